@@ -1,0 +1,90 @@
+"""Finding backends (entry points ``evalkit.backends`` or ``module:Class``) and building systems."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from evalkit.backends.base import Backend
+from evalkit.errors import UsageError
+from evalkit.plugins import discover, is_object_ref, load_named
+from evalkit.records import SystemSpec
+
+GROUP = "evalkit.backends"
+_OPTION_SPLIT = re.compile(r",(?=\s*[A-Za-z_][\w-]*\s*=)")
+
+
+def available_backends() -> dict[str, type[Backend]]:
+    """Every installed backend class by registered name (loads each entry point)."""
+    return {name: backend_class(name) for name in discover(GROUP)}
+
+
+def backend_class(name: str) -> type[Backend]:
+    cls = load_named(GROUP, "backend", name)
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise UsageError(f"{name!r} is not an evalkit Backend subclass")
+    return cls
+
+
+def format_validation_error(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(options)"
+        msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def build_backend(spec: SystemSpec) -> Backend:
+    """Instantiate the backend of ``spec`` with validated options (unknown keys rejected)."""
+    cls = backend_class(spec.backend)
+    try:
+        options = cls.Options(**spec.options)
+    except ValidationError as e:
+        known = ", ".join(cls.Options.model_fields) or "(none)"
+        raise UsageError(
+            f"system {spec.name!r}: bad options for backend {spec.backend!r}: "
+            f"{format_validation_error(e)} (known options: {known})"
+        ) from None
+    return cls(options)
+
+
+def parse_system(text: str, named: Mapping[str, SystemSpec] | None = None) -> SystemSpec:
+    """A SYSTEM argument: a name from the config, or ``[NAME=]BACKEND[:key=value,...]``.
+
+    ``lead``, ``lead:k=2``, ``short=lead:k=1``, ``mypkg.mod:MyBackend``,
+    ``mypkg.mod:MyBackend:opt=1``, ``command:cmd=python summarize.py``.
+    """
+    text = text.strip()
+    if not text:
+        raise UsageError("empty system spec")
+    if named and text in named:
+        return named[text]
+    name = None
+    eq, colon = text.find("="), text.find(":")
+    if eq != -1 and (colon == -1 or eq < colon):
+        name, text = text[:eq].strip(), text[eq + 1:].strip()
+        if not name:
+            raise UsageError(f"empty system name in {text!r}")
+        if named and text in named:
+            return named[text].model_copy(update={"name": name})
+    backend, opts_text = _split_backend(text)
+    options: dict[str, Any] = {}
+    if opts_text:
+        for pair in _OPTION_SPLIT.split(opts_text):
+            if "=" not in pair:
+                raise UsageError(f"system {text!r}: option {pair!r} is not key=value")
+            k, _, v = pair.partition("=")
+            options[k.strip()] = v.strip()
+    return SystemSpec(name=name or text, backend=backend, options=options)
+
+
+def _split_backend(text: str) -> tuple[str, str]:
+    # module.path:Class[:opts]  vs  backend[:opts]
+    parts = text.split(":", 2)
+    if len(parts) >= 2 and is_object_ref(f"{parts[0]}:{parts[1]}") and "=" not in parts[1]:
+        return f"{parts[0]}:{parts[1]}", (parts[2] if len(parts) == 3 else "")
+    backend, _, opts = text.partition(":")
+    return backend.strip(), opts

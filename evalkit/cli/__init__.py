@@ -1,0 +1,47 @@
+"""The ``evalkit`` command line: a thin client of the library.
+
+Each command module parses options, calls one library function and renders the result.
+Commands are wired here explicitly (no import-time registration).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from evalkit import __version__
+from evalkit.cli import _common, gold, info, run
+
+app = typer.Typer(
+    name="evalkit",
+    help="Evaluate summarizers: run backends over a gold set, score them (ROUGE, BERTScore, "
+    "faithfulness), compare with confidence intervals, gate CI, write reports.\n\n"
+    "Example: evalkit run -s lead -s textrank",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", help="Print the version and exit.", is_eager=True)] = None,
+) -> None:
+    if version:
+        typer.echo(f"evalkit {__version__}")
+        raise typer.Exit(0)
+    _common.STATE["debug"] = debug or _common.STATE["debug"]
+
+
+app.command("run")(run.run)
+app.command("score")(run.score)
+app.command("backends")(info.backends)
+app.command("metrics")(info.metrics)
+app.add_typer(gold.app, name="gold")
+
+
+def main() -> None:
+    app()

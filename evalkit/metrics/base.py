@@ -1,0 +1,89 @@
+"""What a metric is: a family name, a typed config, the score names it outputs, and a pure
+``score(pairs) -> list[ItemScore]`` over a whole batch (all systems at once, so that
+expensive work such as reference embeddings is shared).
+
+A metric does no I/O besides loading its model; its config (``identity()``) is recorded in
+the manifest and is part of the score cache key. Built-ins and plug-ins register through
+the ``evalkit.metrics`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from evalkit.records import MetricSpec
+
+
+class MetricConfig(BaseModel):
+    """Base for a metric's configuration: unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One (system output, gold item) to score.
+
+    ``references`` are the reference texts (for the shipped gold set: the key points joined
+    by newlines; for SummEval: its reference summaries). ``key_points`` is the list form
+    used by coverage metrics.
+    """
+
+    system: str
+    gold_id: str
+    summary: str
+    source: str
+    references: tuple[str, ...]
+    key_points: tuple[str, ...] = ()
+    title: Optional[str] = None
+
+
+@dataclass
+class ItemScore:
+    """A metric's result for one pair: ``values`` by output name (None = not applicable) and
+    optional diagnostics kept for reports (quote verdicts, missed key points, ...)."""
+
+    values: dict[str, Optional[float]]
+    detail: Optional[dict[str, Any]] = None
+
+
+@dataclass
+class ScoringContext:
+    """Per-run state metrics may share (e.g. one text embedder used by BERTScore and
+    key-point coverage), plus notes surfaced in the run summary (e.g. truncated inputs)."""
+
+    shared: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Metric:
+    """Base class. Subclasses set ``name``, ``Config`` and implement ``outputs`` and ``score``."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[MetricConfig]] = MetricConfig
+    #: loads a model (slow to start); the CLI says so in ``evalkit metrics``
+    heavy: ClassVar[bool] = False
+    #: output names whose higher value is worse (e.g. novel n-gram ratios are informative, not "better")
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: MetricConfig | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def outputs(self) -> list[str]:
+        raise NotImplementedError
+
+    def headline(self) -> list[str]:
+        """Outputs shown in leaderboards by default (e.g. F1 but not P/R)."""
+        return self.outputs()
+
+    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        raise NotImplementedError
+
+    def identity(self) -> MetricSpec:
+        """Full configuration, recorded in the manifest (subclasses add library versions)."""
+        return MetricSpec(name=self.name, config=self.config.model_dump(mode="json"),
+                          outputs=self.outputs(), headline=self.headline())

@@ -1,0 +1,88 @@
+"""Finding metrics (entry points ``evalkit.metrics``) and building them from their config.
+
+``--metrics`` takes families (``rouge,quotes``), single outputs (``rouge1,rougeLsum``: the
+family is built and only those outputs kept) and options (``rouge:tokenizer=unicode``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from pydantic import ValidationError
+
+from evalkit.backends.registry import format_validation_error
+from evalkit.errors import UsageError
+from evalkit.metrics.base import Metric
+from evalkit.plugins import discover, load_named
+
+GROUP = "evalkit.metrics"
+#: the metrics `evalkit run` uses when none are named: cheap, no model download
+DEFAULT_METRICS = ("rouge",)
+_ITEM_SPLIT = re.compile(r",(?![^,:=]*=)")  # a comma not followed by key=value starts a new metric
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    family: str
+    options: Mapping[str, Any]
+    only: Optional[tuple[str, ...]] = None  # keep only these outputs (None: all)
+
+
+def metric_class(name: str) -> type[Metric]:
+    cls = load_named(GROUP, "metric", name)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise UsageError(f"{name!r} is not an evalkit Metric subclass")
+    return cls
+
+
+def available_metrics() -> dict[str, type[Metric]]:
+    return {name: metric_class(name) for name in discover(GROUP)}
+
+
+def build_metric(family: str, options: Mapping[str, Any] | None = None) -> Metric:
+    cls = metric_class(family)
+    try:
+        config = cls.Config(**dict(options or {}))
+    except ValidationError as e:
+        known = ", ".join(cls.Config.model_fields) or "(none)"
+        raise UsageError(f"bad options for metric {family!r}: {format_validation_error(e)} (known options: {known})") from None
+    return cls(config)
+
+
+def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None = None) -> list[MetricRequest]:
+    """Parse ``--metrics``. ``configured`` holds options from the config file by family."""
+    configured = configured or {}
+    families = discover(GROUP)
+    requests: dict[str, MetricRequest] = {}
+    for raw in [t.strip() for t in _ITEM_SPLIT.split(text) if t.strip()]:
+        head, _, opts_text = raw.partition(":")
+        options: dict[str, Any] = dict(configured.get(head, {}))
+        for pair in [p for p in opts_text.split(",") if p.strip()]:
+            if "=" not in pair:
+                raise UsageError(f"metric option {pair!r} in {raw!r} is not key=value")
+            k, _, v = pair.partition("=")
+            options[k.strip()] = v.strip()
+        if head in families:
+            family, only = head, None
+        else:
+            family = _family_of_output(head, families)
+            only = (head,)
+        prev = requests.get(family)
+        if prev is not None:
+            merged_only = None if prev.only is None or only is None else tuple(dict.fromkeys(prev.only + only))
+            requests[family] = MetricRequest(family, {**prev.options, **options}, merged_only)
+        else:
+            requests[family] = MetricRequest(family, options, only)
+    if not requests:
+        raise UsageError("no metrics given")
+    return list(requests.values())
+
+
+def _family_of_output(output: str, families: Mapping[str, Any]) -> str:
+    for family in families:
+        if output in build_metric(family).outputs():
+            return family
+    known = sorted(families)
+    raise UsageError(f"unknown metric {output!r}; known metrics: {', '.join(known)} (or one of their outputs)")

@@ -1,0 +1,182 @@
+"""The nouns of evalkit: typed, versioned records written to and read from run directories.
+
+Every record that reaches disk carries ``schema_version`` so that a later evalkit can
+refuse (or migrate) files it does not understand instead of misreading them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Base for every record: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class GoldItem(Record):
+    """One article with its reference key points (and optional reference summary)."""
+
+    id: str = Field(min_length=1)
+    article: str
+    key_points: list[str] = Field(min_length=1)
+    title: Optional[str] = None
+    summary: Optional[str] = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("article")
+    @classmethod
+    def _article_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("article is empty")
+        return v
+
+    @field_validator("key_points")
+    @classmethod
+    def _key_points_not_blank(cls, v: list[str]) -> list[str]:
+        for i, kp in enumerate(v):
+            if not kp.strip():
+                raise ValueError(f"key point {i + 1} is empty")
+        return v
+
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class GoldSet(BaseModel):
+    """A named, hashed collection of gold items (order as loaded; ids unique)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str
+    source: str
+    items: list[GoldItem]
+
+    @property
+    def hash(self) -> str:
+        """sha256 over the canonical form: items sorted by id, JSON with sorted keys.
+
+        Reordering a file does not change the hash; any change of content does.
+        """
+        canon = [i.canonical() for i in sorted(self.items, key=lambda i: i.id)]
+        blob = json.dumps(canon, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def by_id(self) -> dict[str, GoldItem]:
+        return {i.id: i for i in self.items}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Prediction(Record):
+    """What one system wrote for one gold item (one row of ``predictions.jsonl``)."""
+
+    schema_version: int = SCHEMA_VERSION
+    gold_id: str
+    system: str
+    summary: Optional[str] = None
+    key_points: list[str] = Field(default_factory=list)
+    latency_s: Optional[float] = None
+    error: Optional[str] = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.summary is not None
+
+
+class SystemSpec(Record):
+    """A system: a display name, the backend that implements it and its options.
+
+    ``options`` are stored with secrets already redacted when written to a manifest.
+    """
+
+    name: str
+    backend: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class MetricSpec(Record):
+    """A metric family (``rouge``, ``bertscore``, ...) and its full configuration."""
+
+    name: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    outputs: list[str] = Field(default_factory=list)
+    #: the outputs leaderboards show by default (e.g. rouge1 but not rouge1_p)
+    headline: list[str] = Field(default_factory=list)
+
+
+class GoldRef(Record):
+    name: str
+    source: str
+    hash: str
+    items: int
+
+
+class Manifest(Record):
+    """Everything needed to know what a run was: written as ``manifest.json``."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    kind: str = "run"  # "run" (systems were called) or "score" (predictions came from a file)
+    evalkit_version: str
+    versions: dict[str, str] = Field(default_factory=dict)
+    gold: GoldRef
+    systems: list[SystemSpec] = Field(default_factory=list)
+    metrics: list[MetricSpec] = Field(default_factory=list)
+    seed: int = 0
+    limit: Optional[int] = None
+    git_commit: Optional[str] = None
+    argv: list[str] = Field(default_factory=list)
+
+
+class MetricStat(Record):
+    """Mean and bootstrap CI of one metric for one system."""
+
+    mean: Optional[float]
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    n: int
+    n_not_applicable: int = 0
+
+
+class SystemSummary(Record):
+    items: int
+    ok: int
+    failed: int
+    cached: int = 0
+    metrics: dict[str, MetricStat] = Field(default_factory=dict)
+
+
+class RunSummary(Record):
+    """Per system and metric: mean, CI, n; counts of ok and failed items (``summary.json``)."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    gold: GoldRef
+    confidence: float = 0.95
+    n_resamples: int = 10000
+    seed: int = 0
+    systems: dict[str, SystemSummary]
+    metrics: list[MetricSpec] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class ItemDetail(Record):
+    """Per-item diagnostics a metric keeps for reports (quote verdicts, missed key points, ...)."""
+
+    schema_version: int = SCHEMA_VERSION
+    system: str
+    gold_id: str
+    metric: str  # the metric family name, e.g. "quotes"
+    detail: dict[str, Any]

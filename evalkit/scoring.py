@@ -1,0 +1,100 @@
+"""Scoring: predictions × gold → the tidy scores table (system, gold_id, metric, value).
+
+Every metric scores the whole batch (all systems at once), so work shared across systems
+(e.g. reference embeddings) is done once. Failed predictions are not scored: they are
+counted as failures in the summary, never as zeros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pandas as pd
+
+from evalkit.errors import InputError
+from evalkit.metrics import Metric, MetricRequest, Pair, ScoringContext, build_metric
+from evalkit.records import GoldItem, GoldSet, ItemDetail, MetricSpec, Prediction
+from evalkit.rundir import SCORE_COLUMNS
+
+
+@dataclass
+class Scorer:
+    """A built metric and the outputs kept from it (``--metrics rouge1`` keeps one)."""
+
+    metric: Metric
+    only: Optional[tuple[str, ...]] = None
+
+    @property
+    def outputs(self) -> list[str]:
+        return [o for o in self.metric.outputs() if self.only is None or o in self.only]
+
+    def spec(self) -> MetricSpec:
+        spec = self.metric.identity()
+        spec.outputs = self.outputs
+        spec.headline = [o for o in spec.headline if o in spec.outputs] or list(spec.outputs)
+        return spec
+
+
+@dataclass
+class ScoringResult:
+    scores: pd.DataFrame
+    details: list[ItemDetail]
+    metrics: list[MetricSpec]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_scorers(requests: Sequence[MetricRequest]) -> list[Scorer]:
+    return [Scorer(build_metric(r.family, r.options), r.only) for r in requests]
+
+
+def pair_for(prediction: Prediction, item: GoldItem) -> Pair:
+    return Pair(
+        system=prediction.system,
+        gold_id=item.id,
+        summary=prediction.summary or "",
+        source=item.article,
+        references=("\n".join(item.key_points),),
+        key_points=tuple(item.key_points),
+        title=item.title,
+    )
+
+
+def make_pairs(gold: GoldSet, predictions: Sequence[Prediction], *, source: str = "predictions") -> list[Pair]:
+    items = gold.by_id()
+    pairs = []
+    for n, p in enumerate(predictions, 1):
+        if p.gold_id not in items:
+            raise InputError(f"gold_id {p.gold_id!r} is not in gold set {gold.name!r}", path=source, line=n, field="gold_id")
+        if p.ok:
+            pairs.append(pair_for(p, items[p.gold_id]))
+    return pairs
+
+
+def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
+                context: ScoringContext | None = None) -> ScoringResult:
+    context = context or ScoringContext()
+    rows: list[tuple[str, str, str, float]] = []
+    details: list[ItemDetail] = []
+    for scorer in scorers:
+        results = scorer.metric.score(pairs, context) if pairs else []
+        if len(results) != len(pairs):
+            raise RuntimeError(f"metric {scorer.metric.name!r} returned {len(results)} results for {len(pairs)} pairs")
+        outputs = scorer.outputs
+        for pair, result in zip(pairs, results):
+            for out in outputs:
+                value = result.values.get(out)
+                rows.append((pair.system, pair.gold_id, out, float("nan") if value is None else float(value)))
+            if result.detail is not None:
+                details.append(ItemDetail(system=pair.system, gold_id=pair.gold_id,
+                                          metric=scorer.metric.name, detail=result.detail))
+    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    scores["value"] = scores["value"].astype("float64")
+    return ScoringResult(scores, details, [s.spec() for s in scorers], context.notes, context.warnings)
+
+
+def score_predictions(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
+                      *, source: str = "predictions") -> ScoringResult:
+    """Score every successful prediction with every metric."""
+    return score_pairs(make_pairs(gold, predictions, source=source), scorers)
