@@ -1,0 +1,252 @@
+"""Statistics: per-system means with bootstrap CIs, and paired comparisons between systems.
+
+Choices (documented in docs/ci.md, stated in every output that uses them):
+
+* **CI of a mean** — ``scipy.stats.bootstrap`` (BCa, falling back to the percentile method
+  when BCa is undefined, e.g. very small or lopsided samples), ``confidence`` (default 0.95),
+  ``n_resamples`` (default 10,000). n = 0 gives no CI; n = 1 or constant data give the
+  degenerate interval [v, v] (there is no spread to resample) instead of NaN and warnings.
+* **Paired comparison** of systems A and B on the items both scored: d_i = B_i - A_i;
+  mean difference, its paired-bootstrap CI (the items are resampled, so each pair stays
+  together), the effect size d_z = mean(d) / sd(d), and wins/ties/losses of B over A.
+* **p-value** — a paired permutation test (``scipy.stats.permutation_test`` with
+  ``permutation_type="samples"``: under H0 the labels A/B of each item are exchangeable, so
+  the signs of the d_i are flipped at random), statistic = mean difference, two-sided unless
+  asked. Exact (all 2^n sign patterns) when 2^n <= n_resamples, otherwise Monte Carlo with
+  the +1 correction, so p is never 0. Chosen over Wilcoxon signed-rank because it tests the
+  very quantity we report (the mean difference, in metric units), makes no symmetry
+  assumption about the ranks and handles the many exact ties of ROUGE scores without
+  special rules.
+* **Multiple comparisons** — Holm's step-down correction (controls the family-wise error rate
+  under any dependence between tests). The family is stated where it is applied.
+* **Determinism** — every random draw comes from a generator seeded by (seed, system,
+  metric), derived with a stable hash, so the same inputs give byte-identical numbers and
+  adding a system does not change another system's CI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.records import GoldRef, MetricSpec, MetricStat, Prediction, RunSummary, SystemSummary
+
+#: digits kept in every number written to summaries/comparisons: byte-stable across platforms
+ROUND = 10
+
+
+def _r(x: Optional[float]) -> Optional[float]:
+    if x is None or not math.isfinite(x):
+        return None
+    v = round(float(x), ROUND)
+    return 0.0 if v == 0 else v  # no "-0.0"
+
+
+def stable_rng(seed: int, *keys: str) -> np.random.Generator:
+    """A generator seeded by ``seed`` and string keys (stable across processes, unlike hash())."""
+    words = [int(seed) & 0xFFFFFFFF]
+    for k in keys:
+        words.append(int.from_bytes(hashlib.sha256(k.encode("utf-8")).digest()[:4], "little"))
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+# --------------------------------------------------------------------------------------------
+# CI of a mean
+# --------------------------------------------------------------------------------------------
+
+def bootstrap_ci(values: Sequence[float] | np.ndarray, *, confidence: float = 0.95,
+                 n_resamples: int = 10000, rng: np.random.Generator | None = None
+                 ) -> tuple[Optional[float], Optional[float]]:
+    """Bootstrap CI of the mean. (None, None) for no data; [v, v] for one value or constant data."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return None, None
+    if x.size == 1 or np.ptp(x) == 0:
+        return float(x[0]), float(x[0])
+    rng = rng if rng is not None else np.random.default_rng(0)
+    state = rng.bit_generator.state  # BCa and its fallback draw the same resamples
+    for method in ("BCa", "percentile"):
+        rng.bit_generator.state = state
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # degenerate BCa -> NaN -> percentile below
+            res = stats.bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+                                  method=method, vectorized=True, axis=-1, rng=rng)
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if math.isfinite(lo) and math.isfinite(hi):
+            # a percentile interval of a mean always lies within [min, max]; clip BCa's rare overshoot
+            return max(lo, float(x.min())), min(hi, float(x.max()))
+    m = float(x.mean())
+    return m, m
+
+
+# --------------------------------------------------------------------------------------------
+# Per-run summary
+# --------------------------------------------------------------------------------------------
+
+def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions: list[Prediction],
+                  metrics: list[MetricSpec], *, seed: int = 0, confidence: float = 0.95,
+                  n_resamples: int = 10000, notes: Iterable[str] = ()) -> RunSummary:
+    """Per system: item counts (ok / failed / cached) and per metric mean, bootstrap CI and n.
+
+    ``scores`` is the tidy table (system, gold_id, metric, value); NaN means "not applicable"
+    (e.g. quote fidelity of a summary without quotes) and is excluded from the mean and
+    counted in ``n_not_applicable``. Rows of failed predictions are not scores at all: they
+    are counted in ``failed`` and excluded from every metric (the ``errors`` gate rule exists
+    so that failures cannot hide behind a good mean).
+    """
+    failed_keys: set[tuple[str, str]] = set()
+    per_system: dict[str, dict[str, int]] = {}
+    for p in predictions:
+        c = per_system.setdefault(p.system, {"items": 0, "ok": 0, "failed": 0, "cached": 0})
+        c["items"] += 1
+        if p.ok:
+            c["ok"] += 1
+        else:
+            c["failed"] += 1
+            failed_keys.add((p.system, p.gold_id))
+        if p.cached:
+            c["cached"] += 1
+
+    df = scores.loc[:, ["system", "gold_id", "metric", "value"]]
+    if failed_keys and len(df):
+        keys = pd.Series(list(zip(df["system"], df["gold_id"])), index=df.index)
+        df = df[~keys.isin(failed_keys)]
+    metric_order = _metric_order(metrics, df)
+    systems_order = list(dict.fromkeys([p.system for p in predictions] + list(df["system"].unique())))
+
+    systems: dict[str, SystemSummary] = {}
+    for system in systems_order:
+        counts = per_system.get(system, {"items": 0, "ok": 0, "failed": 0, "cached": 0})
+        sdf = df[df["system"] == system]
+        stats_by_metric: dict[str, MetricStat] = {}
+        for metric in metric_order:
+            vals = sdf.loc[sdf["metric"] == metric, "value"].to_numpy(dtype=float)
+            if vals.size == 0:
+                continue
+            finite = vals[np.isfinite(vals)]
+            lo, hi = bootstrap_ci(finite, confidence=confidence, n_resamples=n_resamples,
+                                  rng=stable_rng(seed, "ci", system, metric))
+            stats_by_metric[metric] = MetricStat(
+                mean=_r(float(finite.mean())) if finite.size else None,
+                ci_low=_r(lo), ci_high=_r(hi), n=int(finite.size),
+                n_not_applicable=int(vals.size - finite.size))
+        systems[system] = SystemSummary(metrics=stats_by_metric, **counts)
+
+    return RunSummary(run_id=run_id, gold=gold, confidence=confidence, n_resamples=n_resamples,
+                      seed=seed, systems=systems, metrics=list(metrics), notes=list(notes))
+
+
+def _metric_order(metrics: list[MetricSpec], df: pd.DataFrame) -> list[str]:
+    """Metric names in the order the specs declare them, then any others in table order."""
+    declared = [o for m in metrics for o in m.outputs]
+    present = list(dict.fromkeys(df["metric"].tolist()))
+    return [m for m in declared if m in present] + [m for m in present if m not in declared]
+
+
+# --------------------------------------------------------------------------------------------
+# Paired comparison
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PairedResult:
+    """B minus A on the items both scored."""
+
+    n: int
+    mean_a: Optional[float]
+    mean_b: Optional[float]
+    delta: Optional[float]
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    p_value: Optional[float]
+    effect_size: Optional[float]  # Cohen's d_z = mean(d) / sd(d); None when sd(d) = 0
+    wins: int  # items where B > A
+    ties: int
+    losses: int  # items where B < A
+    alternative: str = "two-sided"
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+#: differences smaller than this are ties (float noise of identical scores)
+TIE_TOLERANCE = 1e-12
+
+
+def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
+                confidence: float = 0.95, n_resamples: int = 10000,
+                rng: np.random.Generator | None = None, alternative: str = "two-sided") -> PairedResult:
+    """Compare paired samples (same items, same order). Pairs with a NaN on either side are dropped.
+
+    ``alternative``: "two-sided", "less" (B < A) or "greater" (B > A) for the p-value.
+    """
+    from scipy import stats
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    n = int(a.size)
+    if n == 0:
+        return PairedResult(0, None, None, None, None, None, None, None, 0, 0, 0, alternative)
+    d = b - a
+    d[np.abs(d) < TIE_TOLERANCE] = 0.0
+    wins, losses = int((d > 0).sum()), int((d < 0).sum())
+    rng = rng if rng is not None else np.random.default_rng(0)
+    lo, hi = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, rng=rng)
+    sd = float(d.std(ddof=1)) if n > 1 else 0.0
+    effect = float(d.mean()) / sd if sd > 0 else None
+    if not d.any():
+        p = 1.0
+    elif n == 1:  # the exact test over the 2 sign patterns of one difference
+        p = 0.5 if (alternative == "greater" and d[0] > 0) or (alternative == "less" and d[0] < 0) else 1.0
+    else:
+        def statistic(x, y, axis):
+            return np.mean(x - y, axis=axis)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.permutation_test((b, a), statistic, permutation_type="samples",
+                                         alternative=alternative, n_resamples=n_resamples,
+                                         vectorized=True, axis=-1, rng=rng)
+        p = min(1.0, float(res.pvalue))
+    return PairedResult(n=n, mean_a=_r(a.mean()), mean_b=_r(b.mean()), delta=_r(d.mean()),
+                        ci_low=_r(lo), ci_high=_r(hi), p_value=_r(p), effect_size=_r(effect),
+                        wins=wins, ties=n - wins - losses, losses=losses, alternative=alternative)
+
+
+def holm(p_values: Sequence[Optional[float]]) -> list[Optional[float]]:
+    """Holm step-down adjusted p-values (None entries are skipped and stay None)."""
+    idx = [i for i, p in enumerate(p_values) if p is not None]
+    m = len(idx)
+    out: list[Optional[float]] = [None] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: (p_values[i], i))):
+        adj = min(1.0, (m - rank) * float(p_values[i]))
+        running = max(running, adj)
+        out[i] = _r(running)
+    return out
+
+
+def paired_frame(scores_a: pd.DataFrame, system_a: str, scores_b: pd.DataFrame, system_b: str,
+                 metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item values of ``metric`` for system A (in table A) and B (in table B) on the items
+    both have a finite score for, aligned by gold_id (sorted, so order never matters)."""
+    def series(df: pd.DataFrame, system: str) -> pd.Series:
+        sel = df[(df["system"] == system) & (df["metric"] == metric)]
+        s = pd.Series(sel["value"].to_numpy(dtype=float), index=sel["gold_id"].astype(str).to_numpy())
+        return s[np.isfinite(s.to_numpy())]
+
+    sa, sb = series(scores_a, system_a), series(scores_b, system_b)
+    common = sorted(set(sa.index) & set(sb.index))
+    return sa.loc[common].to_numpy(dtype=float), sb.loc[common].to_numpy(dtype=float)
