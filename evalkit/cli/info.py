@@ -1,0 +1,43 @@
+"""``evalkit backends`` and ``evalkit metrics``: what is installed, with options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from evalkit.cli._common import JsonOption, cli_errors, out, print_json
+from evalkit.inventory import backend_inventory, metric_inventory
+
+
+def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
+    table = Table(title=title, show_lines=True)
+    table.add_column("name", style="bold")
+    table.add_column("from")
+    table.add_column(extra)
+    table.add_column("options (type = default: help)")
+    for r in rows:
+        opts = "\n".join(f"{o['name']}: {o['type']} = {o['default']!r}" + (f"  {o['help']}" if o["help"] else "")
+                         for o in r["options"]) or "-"
+        table.add_row(r["name"], r["source"], r[extra], opts)
+    out.print(table)
+
+
+def backends(as_json: JsonOption = False) -> None:
+    """List installed summarizer backends (built-in and plug-ins) and their options.
+
+    Example: evalkit backends --json
+    """
+    with cli_errors():
+        rows = backend_inventory()
+        print_json(rows) if as_json else _render("backends (evalkit.backends entry points)", rows, "description")
+
+
+def metrics(as_json: JsonOption = False) -> None:
+    """List installed metrics, the scores each one outputs, and their options.
+
+    Example: evalkit metrics
+    """
+    with cli_errors():
+        rows = metric_inventory()
+        print_json(rows) if as_json else _render("metrics (evalkit.metrics entry points)", rows, "outputs")

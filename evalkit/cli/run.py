@@ -1,0 +1,93 @@
+"""``evalkit run`` and ``evalkit score``: produce a run directory and print its leaderboard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
+from evalkit.pipeline import RunOptions, RunOutcome, run_evaluation, score_predictions_file
+from evalkit.report.terminal import leaderboard_rows, leaderboard_table
+
+GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped gold/news-v1.jsonl.")]
+MetricsOpt = Annotated[Optional[str], typer.Option("--metrics", "-m", help="Comma-separated metrics or outputs, with options: rouge,quotes,numbers,keypoints,bertscore,extractiveness; rouge:tokenizer=unicode. See `evalkit metrics`.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write (default: reports/runs/<run id>).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for bootstrap CIs (default 0).")]
+FieldOpt = Annotated[Optional[list[str]], typer.Option("--field", help="Map a gold field to a dataset column, e.g. --field key_points=highlights (repeatable).")]
+
+
+def _fields(pairs: Optional[list[str]]) -> dict[str, str]:
+    from evalkit.errors import UsageError
+
+    out_: dict[str, str] = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise UsageError(f"--field {p!r}: use GOLD_FIELD=COLUMN")
+        k, _, v = p.partition("=")
+        out_[k.strip()] = v.strip()
+    return out_
+
+
+def _render(outcome: RunOutcome, as_json: bool, quiet: bool = False) -> None:
+    if as_json:
+        print_json({"run_dir": str(outcome.rundir.path), "run_id": outcome.manifest.run_id,
+                    "gold": outcome.manifest.gold.model_dump(), "leaderboard": leaderboard_rows(outcome.summary),
+                    "warnings": outcome.warnings})
+        return
+    for w in outcome.warnings:
+        err.print(f"[bold yellow]warning:[/] {w}")
+    out.print(leaderboard_table(outcome.summary, title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items"))
+    out.print(f"run directory: {outcome.rundir.path}")
+
+
+def run(
+    systems: Annotated[Optional[list[str]], typer.Option("--system", "-s", help="A system: a name from the config, or [NAME=]BACKEND[:key=value,...] (repeatable). Default: lead, textrank, oracle.")] = None,
+    gold: GoldOpt = None,
+    metrics: MetricsOpt = None,
+    config: ConfigOpt = None,
+    out_dir: OutOpt = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Finish an interrupted run in this run directory (no row is redone or duplicated).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Use only the first N gold items.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend; do not read or write the prediction cache.")] = False,
+    max_errors: Annotated[Optional[int], typer.Option("--max-errors", help="Abort once this many rows have failed.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    seed: SeedOpt = None,
+    field: FieldOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run summarizer systems over a gold set, score them and print the leaderboard.
+
+    With no arguments: the shipped gold set, the lead/textrank/oracle baselines, ROUGE.
+
+    Example: evalkit run -s lead:k=3 -s textrank --metrics rouge,quotes,numbers --limit 10
+    """
+    with cli_errors():
+        outcome = run_evaluation(RunOptions(
+            gold=gold, systems=systems or [], metrics=metrics, out=out_dir, resume=resume, limit=limit,
+            config=config, use_cache=not no_cache, max_errors=max_errors,
+            progress=not quiet and not as_json and sys.stderr.isatty(), seed=seed, argv=sys.argv[1:],
+            gold_fields=_fields(field)))
+        _render(outcome, as_json)
+
+
+def score(
+    gold: Annotated[str, typer.Option("--gold", "-g", help="Gold set the predictions were made for.")],
+    predictions: Annotated[Path, typer.Option("--predictions", "-p", help="JSONL or CSV with gold_id, system, summary.")],
+    metrics: MetricsOpt = None,
+    config: ConfigOpt = None,
+    out_dir: OutOpt = None,
+    seed: SeedOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score predictions produced elsewhere into a run directory, same as `run`.
+
+    Example: evalkit score --gold gold/news-v1.jsonl --predictions preds.jsonl --metrics rouge,quotes
+    """
+    with cli_errors():
+        outcome = score_predictions_file(gold, predictions, metrics=metrics, out=out_dir, config_path=config,
+                                         seed=seed, argv=sys.argv[1:])
+        _render(outcome, as_json)

@@ -1,0 +1,45 @@
+"""What is installed: backends and metrics with their options, as plain data for the CLI."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from pydantic import BaseModel
+
+from evalkit.backends import available_backends
+from evalkit.metrics import DEFAULT_METRICS, available_metrics
+from evalkit.plugins import discover
+
+
+def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
+    rows = []
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+        default = None if f.is_required() else f.get_default(call_default_factory=True)
+        rows.append({"name": name, "type": type_name, "default": default, "required": f.is_required(),
+                     "help": f.description or ""})
+    return rows
+
+
+def _source(group: str, name: str) -> str:
+    ep = discover(group)[name]
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else ep.value
+
+
+def backend_inventory() -> list[dict[str, Any]]:
+    return [{"name": name, "source": _source("evalkit.backends", name),
+             "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " "), "options": _options(cls.Options)}
+            for name, cls in available_backends().items()]
+
+
+def metric_inventory() -> list[dict[str, Any]]:
+    rows = []
+    for name, cls in available_metrics().items():
+        metric = cls()
+        rows.append({"name": name, "source": _source("evalkit.metrics", name),
+                     "outputs": ", ".join(metric.headline()) + (" (+ " + ", ".join(o for o in metric.outputs() if o not in metric.headline()) + ")" if set(metric.outputs()) - set(metric.headline()) else ""),
+                     "default": name in DEFAULT_METRICS, "heavy": cls.heavy, "options": _options(cls.Config)})
+    return rows

