@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from evalkit import __version__
-from evalkit.cli import _common, gold, info, run
+from evalkit.cli import _common, cache, gold, info, run
 
 app = typer.Typer(
     name="evalkit",
@@ -41,6 +41,7 @@ app.command("score")(run.score)
 app.command("backends")(info.backends)
 app.command("metrics")(info.metrics)
 app.add_typer(gold.app, name="gold")
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

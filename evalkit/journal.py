@@ -1,0 +1,75 @@
+"""The predictions journal: ``predictions.jsonl``, one row per finished (system, gold_id).
+
+Rows are appended and flushed the moment they finish, so a run killed at any instant
+(SIGKILL included) loses only the rows in flight. A kill in the middle of a write leaves a
+torn last line; opening the journal repairs it (a complete row missing only its newline is
+kept, a fragment is cut off) so that appended rows never glue onto it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Iterable, Optional
+
+from pydantic import ValidationError
+
+from evalkit.records import Prediction
+from evalkit.rundir import iter_predictions
+
+
+class Journal:
+    """Append-only JSONL of ``Prediction`` rows."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._f: Optional[IO[str]] = None
+
+    def load(self) -> list[Prediction]:
+        """Rows already written (after repairing a torn tail)."""
+        self.repair()
+        return list(iter_predictions(self.path))
+
+    def repair(self) -> None:
+        if not self.path.is_file():
+            return
+        with open(self.path, "rb+") as f:
+            data = f.read()
+            if not data or data.endswith(b"\n"):
+                return
+            cut = data.rfind(b"\n") + 1
+            tail = data[cut:]
+            try:
+                Prediction.model_validate_json(tail)
+            except (ValidationError, ValueError):
+                f.truncate(cut)  # a fragment of the row that was being written
+            else:
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")  # the row was complete; only its newline was lost
+
+    def append(self, row: Prediction) -> None:
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "a", encoding="utf-8")
+        self._f.write(row.model_dump_json() + "\n")
+        self._f.flush()
+
+    def rewrite(self, rows: Iterable[Prediction]) -> None:
+        """Replace the journal atomically (used to drop failed rows before redoing them)."""
+        self.close()
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(row.model_dump_json() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        if self._f is not None:
+            try:
+                os.fsync(self._f.fileno())
+            except OSError:
+                pass
+            self._f.close()
+            self._f = None
