@@ -250,3 +250,27 @@ def paired_frame(scores_a: pd.DataFrame, system_a: str, scores_b: pd.DataFrame, 
     sa, sb = series(scores_a, system_a), series(scores_b, system_b)
     common = sorted(set(sa.index) & set(sb.index))
     return sa.loc[common].to_numpy(dtype=float), sb.loc[common].to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# formatting shared by verdicts and reports
+# --------------------------------------------------------------------------------------------
+
+def fmt_p(p: Optional[float]) -> str:
+    """A p-value for humans: 3 decimals, "<0.001" below that, "n/a" when there is none."""
+    if p is None:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_p_eq(p: Optional[float], name: str = "p") -> str:
+    """``p=0.003`` or ``p<0.001``."""
+    text = fmt_p(p)
+    return f"{name}{text}" if text.startswith("<") else f"{name}={text}"
+
+
+def fmt_num(x: Optional[float], *, signed: bool = False, digits: int = 4) -> str:
+    if x is None:
+        return "n/a"
+    x = round(x, digits) or 0.0  # never "-0.0000"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from evalkit import __version__
-from evalkit.cli import _common, cache, gold, info, run
+from evalkit.cli import _common, cache, gold, info, judge, run
 
 app = typer.Typer(
     name="evalkit",
@@ -40,6 +40,10 @@ app.command("run")(run.run)
 app.command("score")(run.score)
 app.command("backends")(info.backends)
 app.command("metrics")(info.metrics)
+app.command("compare")(judge.compare)
+app.command("gate")(judge.gate)
+app.command("baseline")(judge.baseline)
+app.command("report")(judge.report)
 app.add_typer(gold.app, name="gold")
 app.add_typer(cache.app, name="cache")
 

@@ -1,0 +1,155 @@
+"""``evalkit compare``, ``gate``, ``baseline`` and ``report``: judging finished runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
+from evalkit.stats import fmt_num, fmt_p
+
+RunArg = Annotated[Path, typer.Argument(help="A run directory (reports/runs/<run id>).", show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file with the [gate] table (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
+ResamplesOpt = Annotated[int, typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests.", min=99)]
+
+
+def _split(values: Optional[list[str]]) -> Optional[list[str]]:
+    names = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    return names or None
+
+
+def compare(
+    run_a: RunArg,
+    run_b: Annotated[Optional[Path], typer.Argument(help="A second run directory; omit to compare systems within RUN_A.", show_default=False)] = None,
+    systems: Annotated[Optional[list[str]], typer.Option("--systems", "-s", help="Systems to compare, comma-separated (within one run: every pair of them; across runs: each one with itself).")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compare (repeatable or comma-separated; default: the headline metrics).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Compare even if the gold sets or metric configurations differ (with a warning).")] = False,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level for the verdicts.")] = 0.05,
+    resamples: ResamplesOpt = 10000,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for resampling (default: the run's seed).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare two runs, or systems within one run, with paired significance tests.
+
+    Metric by metric: means, Δ with a paired-bootstrap CI, a paired permutation test (Holm-adjusted over system
+    pairs), wins/ties/losses and a plain-language verdict. Exit 2 if the runs used different
+    gold sets or metric configurations (unless --force).
+
+    Example: evalkit compare reports/runs/before reports/runs/after --metric rougeLsum
+    """
+    from evalkit.compare import compare_runs
+    from evalkit.rundir import RunDir
+
+    with cli_errors():
+        result = compare_runs(RunDir.open(run_a), RunDir.open(run_b) if run_b else None, systems=_split(systems),
+                              metrics=_split(metric), force=force, alpha=alpha, n_resamples=resamples, seed=seed)
+    for w in result.warnings:
+        err.print(f"[bold yellow]warning:[/] {w}")
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    for pair in result.pairs:
+        table = Table(title=f"A = {pair.label_a}   B = {pair.label_b}", title_justify="left")
+        for col in ("metric", "A", "B", "Δ B−A", f"{result.confidence:.0%} CI", "p", "W/T/L", "n"):
+            table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
+        for m in pair.metrics:
+            style = ("green" if (m.delta > 0) == m.higher_is_better else "red") if m.significant else "default"
+            table.add_row(m.metric, fmt_num(m.mean_a), fmt_num(m.mean_b), f"[{style}]{fmt_num(m.delta, signed=True)}[/]",
+                          f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]",
+                          fmt_p(m.p_adjusted) + (" *" if m.significant else ""), f"{m.wins}/{m.ties}/{m.losses}", str(m.n))
+        out.print(table)
+    out.print(f"test: {result.test}; multiple comparisons: {result.correction}; * significant at α = {result.alpha:g}; "
+              "W/T/L = items where B is better/equal/worse")
+    for v in result.verdicts:
+        out.print(f"• {v}")
+
+
+def gate(
+    run_dir: RunArg,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", "-b", help="Baseline file for max_drop rules (default: [gate] baseline in the config).")] = None,
+    config: ConfigOpt = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
+    resamples: ResamplesOpt = 10000,
+    as_json: JsonOption = False,
+) -> None:
+    """Judge a run against the [gate] rules; exit 1 if any check fails.
+
+    Rules: floors (min/max) and allowed drops against the committed baseline (optionally only significant drops fail). Prints every check
+    with its numbers. Exit 0 all pass, 1 a check failed, 2 usage or input error.
+
+    Example: evalkit gate reports/runs/latest --junit gate.xml --markdown gate.md
+    """
+    from evalkit.gate import run_gate
+
+    with cli_errors():
+        report = run_gate(run_dir, config_path=config, baseline_path=baseline, junit=junit, markdown=markdown,
+                          n_resamples=resamples)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        raise typer.Exit(report.exit_code)
+    table = Table(title=f"evalkit gate · run {report.run_id}" + (f" · baseline {report.baseline}" if report.baseline else ""),
+                  title_justify="left")
+    for col in ("verdict", "rule", "system", "details"):
+        table.add_column(col, overflow="fold")
+    verdicts = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[dim]n/a[/]"}
+    for ch in report.checks:
+        table.add_row(verdicts[ch.status], f"{ch.rule}: {ch.label}", ch.system, ch.message.split(": ", 1)[-1])
+    out.print(table)
+    if report.correction:
+        out.print(f"multiple comparisons: {report.correction}")
+    c = report.counts
+    summary = f"{c['pass']} passed, {c['fail']} failed, {c['n/a']} not applicable"
+    if report.passed:
+        out.print(f"[bold green]gate passed[/] ({summary})")
+    else:
+        out.print(f"[bold red]gate failed[/] ({summary})")
+        for f in report.failed:
+            out.print(f"  FAIL rule {f.rule} ({f.label}): {f.message}")
+    raise typer.Exit(report.exit_code)
+
+
+def baseline(
+    run_dir: RunArg,
+    to: Annotated[Path, typer.Option("--to", help="Baseline file to write.")] = Path("reports/baseline.json"),
+    as_json: JsonOption = False,
+) -> None:
+    """Promote a run to the CI baseline file (commit it).
+
+    Writes the run's summary, gold hash, metric configuration and per-item scores (for the gate's paired significance test).
+
+    Example: evalkit baseline reports/runs/20250101-120000-ab12 --to reports/baseline.json
+    """
+    from evalkit.baseline import promote
+    from evalkit.rundir import RunDir
+
+    with cli_errors():
+        b = promote(RunDir.open(run_dir), to)
+    info = {"baseline": str(to), "run_id": b.run_id, "gold": b.gold.name, "gold_hash": b.gold.hash,
+            "systems": list(b.scores), "metrics": sorted({m for s in b.scores.values() for m in s})}
+    if as_json:
+        print_json(info)
+        return
+    out.print(f"wrote {to}: run {b.run_id}, gold {b.gold.name} ({b.gold.items} items), "
+              f"systems {', '.join(info['systems'])}, {len(info['metrics'])} metrics")
+
+
+def report(
+    run_dir: RunArg,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write the Markdown report here (default: RUN/report.md).")] = None,
+) -> None:
+    """Re-render a run's reports from its saved files (nothing is re-scored).
+
+    Example: evalkit report reports/runs/20250101-120000-ab12 --markdown report.md
+    """
+    from evalkit.report.markdown import write_run_markdown
+    from evalkit.rundir import RunDir
+
+    with cli_errors():
+        run = RunDir.open(run_dir)
+        written = [write_run_markdown(run, markdown)]
+    for path in written:
+        out.print(f"wrote {path}")

@@ -1,0 +1,298 @@
+"""The CI gate: rules from the ``[gate]`` table of ``evalkit.toml`` judged against a run.
+
+    [gate]
+    baseline = "reports/baseline.json"   # for max_drop rules (relative to the config file)
+    significance = 0.05                  # optional: a drop fails only if it is significant
+    systems = ["lead", "textrank"]       # optional: default every system in the run
+
+    [[gate.rule]]
+    metric = "rougeLsum"
+    min = 0.20                           # floor on the mean
+    max_drop = 0.01                      # may fall by at most 0.01 against the baseline
+
+    [[gate.rule]]
+    metric = "errors"                    # failed predictions (also: error_rate)
+    max = 0
+
+Each rule is checked for each system, each bound separately, so every check has one verdict
+(pass / fail / n/a) and its numbers. A drop is "worse in the metric's direction" (a rise for a
+lower-is-better metric). With ``significance``, a drop beyond ``max_drop`` fails only when a
+one-sided paired permutation test against the baseline's per-item scores finds it significant,
+Holm-adjusted across all the significance-tested checks of the gate. Exit codes: 0 all pass,
+1 a check failed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evalkit.baseline import Baseline, load_baseline
+from evalkit.compare import config_differences, higher_is_better
+from evalkit.errors import InputError, UsageError
+from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunSummary
+from evalkit.rundir import RunDir
+from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
+
+#: pseudo-metrics computed from the prediction counts, not from scores
+COUNT_METRICS = ("errors", "error_rate")
+EPS = 1e-12  # a value equal to its threshold up to float noise passes
+
+
+class GateRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(min_length=1)
+    min: Optional[float] = None
+    max: Optional[float] = None
+    max_drop: Optional[float] = Field(default=None, ge=0)
+    systems: Optional[list[str]] = None
+    significance: Optional[float] = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "GateRule":
+        if self.min is None and self.max is None and self.max_drop is None:
+            raise ValueError("give at least one of min, max, max_drop")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.metric in COUNT_METRICS and self.max_drop is not None:
+            raise ValueError(f"max_drop does not apply to {self.metric!r}; use max")
+        return self
+
+
+class GateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    baseline: Optional[str] = None
+    significance: Optional[float] = Field(default=None, gt=0, lt=1)
+    systems: Optional[list[str]] = None
+    rule: list[GateRule] = Field(min_length=1)
+
+
+def parse_gate(raw: dict, source: Optional[str] = None) -> GateConfig:
+    """Validate a ``[gate]`` table; errors name the file and the rule (``gate.rule[2].max_drop``)."""
+    where = source or "evalkit.toml"
+    if not raw:
+        raise UsageError(f"no [gate] rules in {where}: add [[gate.rule]] tables (see docs/ci.md)")
+    try:
+        return GateConfig.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = list(err["loc"])
+        field, rule_txt = "gate", ""
+        for part in loc:
+            if isinstance(part, int):  # rule index: 1-based, with its metric for orientation
+                field += f"[{part + 1}]"
+                rules = raw.get("rule")
+                metric = rules[part].get("metric") if isinstance(rules, list) and isinstance(rules[part], dict) else None
+                rule_txt = f"rule {part + 1} (metric {metric!r}): " if metric else f"rule {part + 1}: "
+            else:
+                field += f".{part}"
+        if err["type"] == "extra_forbidden":
+            known = GateRule.model_fields if rule_txt else GateConfig.model_fields
+            close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
+            msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})")
+        elif err["type"] == "missing" and loc == ["rule"]:
+            msg = "no [[gate.rule]] tables"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        raise InputError(rule_txt + msg, path=where, field=field) from None
+
+
+class GateCheck(Record):
+    rule: int  # 1-based index of the [[gate.rule]] table
+    label: str
+    system: str
+    metric: str
+    kind: Literal["min", "max", "max_drop"]
+    threshold: float
+    observed: Optional[float]
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+    n: Optional[int] = None
+    baseline: Optional[float] = None
+    delta: Optional[float] = None  # current - baseline on the items both scored
+    delta_ci_low: Optional[float] = None
+    delta_ci_high: Optional[float] = None
+    significance: Optional[float] = None
+    p_value: Optional[float] = None
+    p_adjusted: Optional[float] = None
+    status: Literal["pass", "fail", "n/a"]
+    message: str
+
+
+class GateReport(Record):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    gold: GoldRef
+    baseline: Optional[str] = None
+    baseline_run_id: Optional[str] = None
+    passed: bool
+    counts: dict[str, int]
+    test: str = ("one-sided paired permutation test of current vs baseline per-item scores "
+                 "(scipy.stats.permutation_test, permutation_type='samples')")
+    correction: Optional[str] = None
+    checks: list[GateCheck]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    @property
+    def failed(self) -> list[GateCheck]:
+        return [c for c in self.checks if c.status == "fail"]
+
+
+def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, scores, *,
+                  baseline: Optional[Baseline] = None, baseline_label: Optional[str] = None,
+                  n_resamples: int = 10000) -> GateReport:
+    """Judge every rule for every system. Raises UsageError when a rule cannot be evaluated."""
+    run_metrics = {m for s in summary.systems.values() for m in s.metrics}
+    checks: list[Optional[GateCheck]] = []
+    drops: list[tuple[int, dict, bool]] = []  # (position in checks, fields, higher is better): judged after Holm
+    for idx, rule in enumerate(gate.rule, 1):
+        systems = rule.systems or gate.systems or list(summary.systems)
+        where = f"gate rule {idx} (metric {rule.metric!r})"
+        for s in systems:
+            if s not in summary.systems:
+                raise UsageError(f"{where}: system {s!r} is not in run {summary.run_id} "
+                                 f"(systems: {', '.join(summary.systems)})")
+        if rule.metric not in COUNT_METRICS and rule.metric not in run_metrics:
+            raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r} "
+                             f"(metrics: {', '.join(sorted(run_metrics))}; or errors, error_rate)")
+        if rule.max_drop is not None:
+            if baseline is None:
+                raise UsageError(f"{where}: max_drop needs a baseline: set baseline = \"reports/baseline.json\" "
+                                 "in [gate] or pass --baseline (create it with `evalkit baseline RUN`)")
+            diffs = config_differences(baseline.gold, baseline.metrics, manifest.gold, manifest.metrics,
+                                       [rule.metric], a="the baseline", b=f"run {manifest.run_id}")
+            if diffs:
+                raise UsageError(f"{where}: cannot compare with the baseline: " + " | ".join(diffs)
+                                 + "; promote a new baseline with `evalkit baseline RUN`")
+        for s in systems:
+            for kind in ("min", "max"):
+                threshold = getattr(rule, kind)
+                if threshold is not None:
+                    checks.append(_bound_check(idx, rule.metric, kind, threshold, s, summary))
+            if rule.max_drop is not None:
+                alpha = rule.significance if rule.significance is not None else gate.significance
+                fields, higher = _drop_fields(idx, rule.metric, rule.max_drop, alpha, s, manifest, scores,
+                                              baseline, n_resamples=n_resamples, seed=summary.seed)
+                drops.append((len(checks), fields, higher))
+                checks.append(None)
+    tested = [i for i, (_, f, _) in enumerate(drops) if f["significance"] is not None and f["n"]]
+    adjusted = dict(zip(tested, holm([drops[i][1]["p_value"] for i in tested])))
+    for i, (pos, fields, higher) in enumerate(drops):
+        checks[pos] = _judge_drop(fields, adjusted.get(i), higher)
+    done = [c for c in checks if c is not None]
+    counts = {k: sum(c.status == k for c in done) for k in ("pass", "fail", "n/a")}
+    correction = None
+    if tested:
+        correction = (f"Holm across the {len(tested)} significance-tested drop checks" if len(tested) > 1
+                      else "none needed: one significance-tested drop check")
+    return GateReport(run_id=summary.run_id, gold=summary.gold, baseline=baseline_label,
+                      baseline_run_id=baseline.run_id if baseline else None, passed=counts["fail"] == 0,
+                      counts=counts, correction=correction, checks=done)
+
+
+def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str, summary: RunSummary) -> GateCheck:
+    op = ">=" if kind == "min" else "<="
+    label = f"{metric} {op} {threshold:g}"
+    ss = summary.systems[system]
+    ci_low = ci_high = n = None
+    if metric == "errors":
+        observed: Optional[float] = float(ss.failed)
+    elif metric == "error_rate":
+        observed = ss.failed / ss.items if ss.items else None
+    else:
+        stat = ss.metrics.get(metric)
+        observed = stat.mean if stat else None
+        if stat:
+            ci_low, ci_high, n = stat.ci_low, stat.ci_high, stat.n
+        if observed is None:
+            if ss.ok == 0:  # every item failed: nothing to judge, and that is a failure
+                return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
+                                 observed=None, n=0, status="fail",
+                                 message=f"{system}: {metric} has no scored item ({ss.failed} of {ss.items} failed)")
+            return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
+                             observed=None, n=0, status="n/a",
+                             message=f"{system}: {metric} is not applicable to any item "
+                                     f"({stat.n_not_applicable if stat else 0} not applicable)")
+    ok = observed is not None and (observed >= threshold - EPS if kind == "min" else observed <= threshold + EPS)
+    ci = f", {summary.confidence:.0%} CI [{fmt_num(ci_low)}, {fmt_num(ci_high)}], n={n}" if n is not None else ""
+    obs = f"{observed:g}" if metric == "errors" else fmt_num(observed)
+    message = (f"{system}: {metric} = {obs}{ci}; required {op} {threshold:g}"
+               + ("" if ok else f" — {'below the floor' if kind == 'min' else 'above the ceiling'}"))
+    return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
+                     observed=observed, ci_low=ci_low, ci_high=ci_high, n=n, status="pass" if ok else "fail",
+                     message=message)
+
+
+def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,
+                 manifest: Manifest, scores, baseline: Baseline, *, n_resamples: int, seed: int) -> tuple[dict, bool]:
+    if system not in baseline.scores:
+        raise UsageError(f"gate rule {idx} (metric {metric!r}): system {system!r} is not in the baseline "
+                         f"(baseline systems: {', '.join(baseline.scores)}); promote a new baseline or set [gate] systems")
+    if metric not in baseline.scores[system]:
+        raise UsageError(f"gate rule {idx}: the baseline has no {metric!r} scores for {system!r}")
+    higher = higher_is_better(metric, manifest.metrics)
+    va, vb = paired_frame(baseline.scores_frame(), system, scores, system, metric)
+    r = paired_test(va, vb, n_resamples=n_resamples, rng=stable_rng(seed, "gate", system, metric),
+                    alternative="less" if higher else "greater")
+    label = f"{metric} drop <= {max_drop:g} vs baseline" + (f" (significance {alpha:g})" if alpha else "")
+    return dict(rule=idx, label=label, system=system, metric=metric, kind="max_drop", threshold=max_drop,
+                observed=r.mean_b, n=r.n, baseline=r.mean_a, delta=r.delta, delta_ci_low=r.ci_low,
+                delta_ci_high=r.ci_high, significance=alpha, p_value=r.p_value), higher
+
+
+def _judge_drop(f: dict, p_adj: Optional[float], higher: bool) -> GateCheck:
+    if not f["n"]:
+        return GateCheck(**f, status="n/a",
+                         message=f"{f['system']}: no item scored for {f['metric']} by both the baseline and the run")
+    alpha = f["significance"]
+    drop = -f["delta"] if higher else f["delta"]
+    exceeds = drop > f["threshold"] + EPS
+    head = (f"{f['system']}: {f['metric']} {fmt_num(f['baseline'])} → {fmt_num(f['observed'])} "
+            f"(change {fmt_num(f['delta'], signed=True)}, CI of change [{fmt_num(f['delta_ci_low'], signed=True)}, "
+            f"{fmt_num(f['delta_ci_high'], signed=True)}], n={f['n']}); allowed drop {f['threshold']:g}")
+    if alpha is None:
+        status, tail = ("fail", " — dropped more than allowed") if exceeds else ("pass", "")
+    else:
+        significant = p_adj is not None and p_adj < alpha
+        p_txt = f"one-sided {fmt_p_eq(f['p_value'])}, Holm-adjusted {fmt_p_eq(p_adj)}"
+        if exceeds and significant:
+            status, tail = "fail", f" — dropped more than allowed, significant ({p_txt} < {alpha:g})"
+        elif exceeds:
+            status, tail = "pass", f" — dropped more than allowed but not significant ({p_txt} >= {alpha:g})"
+        else:
+            status, tail = "pass", f" ({p_txt})"
+    return GateCheck(**f, p_adjusted=p_adj, status=status, message=head + tail)
+
+
+def run_gate(run_path: Path | str, *, config_path: Path | str | None = None, baseline_path: Path | str | None = None,
+             junit: Path | str | None = None, markdown: Path | str | None = None,
+             n_resamples: int = 10000) -> GateReport:
+    """Load the run, the [gate] rules and the baseline; judge; write JUnit / Markdown if asked
+    (Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
+    from evalkit.config import load_config
+    from evalkit.report.junit import write_gate_junit
+    from evalkit.report.markdown import write_gate_markdown
+
+    config = load_config(Path(config_path) if config_path else None)
+    gate = parse_gate(config.gate, config.path)
+    run = RunDir.open(run_path)
+    manifest, summary, scores = run.read_manifest(), run.read_summary(), run.read_scores()
+    baseline = label = None
+    if baseline_path is None and gate.baseline:
+        baseline_path = config.relative(gate.baseline)
+    if baseline_path is not None and any(r.max_drop is not None for r in gate.rule):
+        baseline, label = load_baseline(baseline_path), str(baseline_path)
+    report = evaluate_gate(gate, manifest, summary, scores, baseline=baseline, baseline_label=label,
+                           n_resamples=n_resamples)
+    if junit:
+        write_gate_junit(report, Path(junit))
+    write_gate_markdown(report, Path(markdown) if markdown else None)
+    return report
