@@ -1,0 +1,228 @@
+"""The HTML report: one self-contained file (every style, script and chart inline, no network at
+view time) with the overview, leaderboard, charts, pairwise significance and every article
+drilled down.
+
+Safety: the Jinja2 environment autoescapes everything (the template is ``.html.j2``, so
+autoescape is switched on explicitly, not by file extension); no template marks data
+``|safe``. The only pre-built markup is the SVG from ``charts.py`` (built with
+``Markup.format``, which escapes every argument) and the JSON island for the script, escaped
+for a ``<script>`` context by ``script_json``. The page reads fine with JavaScript disabled:
+all content is in the HTML, the script only sorts, filters and opens articles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import jinja2
+from markupsafe import Markup
+
+from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
+from evalkit.errors import EvalkitError
+from evalkit.records import GoldItem, GoldSet, Manifest, RunSummary
+from evalkit.report import charts
+from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
+from evalkit.rundir import RunDir
+from evalkit.stats import fmt_num, fmt_p
+
+ALPHA = 0.05
+#: the significance matrix holds every pair up to this many systems (the tests grow as k²)
+MAX_MATRIX_SYSTEMS = 8
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = lambda v, digits=3: fmt_num(v, digits=digits) if is_finite(v) else "n/a"
+    env.filters["pval"] = fmt_p
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False, sort_keys=True, default=str)
+    env.globals["quote_anchor"] = quote_anchor
+    return env
+
+
+def script_json(data: Any) -> Markup:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` can
+    end the element or open a comment; U+2028/9 are escaped too. ``JSON.parse`` reads it back."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[str, GoldItem], list[str]]:
+    """The gold items by id (given, else loaded from the manifest's source) and notes for the reader."""
+    notes: list[str] = []
+    if gold is None:
+        from evalkit.gold import load_gold
+
+        try:
+            gold = load_gold(manifest.gold.source)
+        except EvalkitError as e:
+            return {}, [f"Articles are not shown: the gold set could not be loaded ({e})."]
+        if gold.hash != manifest.gold.hash:
+            first = GoldSet(name=gold.name, source=gold.source, items=gold.items[: manifest.gold.items])
+            if first.hash == manifest.gold.hash:  # a run with --limit
+                gold = first
+            else:
+                notes.append(f"The gold file {manifest.gold.source} has changed since this run "
+                             f"({gold.hash[:19]}… vs {manifest.gold.hash[:19]}…): articles shown may differ.")
+    return gold.by_id(), notes
+
+
+def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
+                    comparisons: Optional[Sequence[PairComparison]] = None) -> str:
+    """The report of a run directory as one HTML string (``gold`` defaults to the manifest's source).
+
+    ``comparisons``: pairwise results of ``compare_frame`` already computed for this run (the
+    Markdown report needs the same ones); computed here when not given.
+    """
+    manifest, summary = rundir.read_manifest(), rundir.read_summary()
+    scores, predictions, details = rundir.read_scores(), rundir.read_predictions(), rundir.read_details()
+    gold_items, notes = load_report_gold(manifest, gold)
+    systems = list(summary.systems) or list(dict.fromkeys(p.system for p in predictions))
+    specs = summary.metrics or manifest.metrics
+    present = list(dict.fromkeys(scores["metric"]))
+    headline = headline_metrics(specs, present) if present else []
+    higher = {m: higher_is_better(m, specs) for m in present}
+
+    # per-item scores: gold_id -> system -> metric -> value
+    item_scores: dict[str, dict[str, dict[str, Optional[float]]]] = {}
+    for system, gid, metric, value in scores[["system", "gold_id", "metric", "value"]].itertuples(index=False):
+        item_scores.setdefault(str(gid), {}).setdefault(system, {})[metric] = float(value) if math.isfinite(value) else None
+    pred_by_key = {(p.system, p.gold_id): p for p in predictions}
+    det_by_key: dict[tuple[str, str], dict[str, dict]] = {}
+    for d in details:
+        det_by_key.setdefault((d.system, d.gold_id), {})[d.metric] = d.detail
+
+    order = [g for g in gold_items if any((s, g) in pred_by_key for s in systems)] if gold_items else []
+    order += [g for g in dict.fromkeys(p.gold_id for p in predictions) if g not in set(order)]
+    taken: set[str] = set()
+    items = [build_item(i, g, anchor_for(g, i, taken), gold_items.get(g), systems, pred_by_key, det_by_key,
+                        item_scores.get(g, {})) for i, g in enumerate(order)]
+    if gold_items and any(v.item is None for v in items):
+        notes.append("Some predicted items are not in the gold file: their articles are not shown.")
+
+    if comparisons is None and 2 <= len(systems) <= MAX_MATRIX_SYSTEMS and headline:
+        pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
+        comparisons = compare_frame(scores, pairs, headline, specs, run_id=summary.run_id, alpha=ALPHA,
+                                    confidence=summary.confidence, n_resamples=summary.n_resamples,
+                                    seed=summary.seed)
+    context = {
+        "manifest": manifest, "summary": summary, "systems": systems, "headline": headline,
+        "all_metrics": [m for m in present if any(m in s.metrics for s in summary.systems.values())],
+        "higher": higher, "items": items, "notes": notes + list(summary.notes),
+        "leaderboard": leaderboard(summary, systems, present, higher),
+        "errors": error_lists(predictions, systems),
+        "means_charts": [means_chart(summary, systems, m) for m in headline],
+        "dist_charts": [distribution_chart(items, systems, m) for m in headline],
+        "matrices": significance_matrices(comparisons or [], systems, headline),
+        "n_pairs": len(systems) * (len(systems) - 1) // 2, "alpha": ALPHA,
+        "matrix_skipped": len(systems) > MAX_MATRIX_SYSTEMS and comparisons is None,
+        "data": script_json(client_data(items, systems, headline, higher)),
+    }
+    return environment().get_template("report.html.j2").render(**context)
+
+
+def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[GoldSet] = None, **kw: Any) -> Path:
+    """Render and write the report (default: the run directory's ``report.html``)."""
+    target = Path(path) if path is not None else rundir.report_html
+    target.write_text(render_run_html(rundir, gold, **kw), encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+
+def leaderboard(summary: RunSummary, systems: Sequence[str], metrics: Sequence[str],
+                higher: dict[str, bool]) -> dict[str, Any]:
+    """Rows of (system, stats per metric, counts) and the best system(s) of each metric."""
+    best: dict[str, set[str]] = {}
+    for m in metrics:
+        means = {s: summary.systems[s].metrics[m].mean for s in systems
+                 if s in summary.systems and m in summary.systems[s].metrics
+                 and summary.systems[s].metrics[m].mean is not None}
+        if len(means) > 1:
+            top = (max if higher.get(m, True) else min)(means.values())
+            best[m] = {s for s, v in means.items() if v == top}
+    rows = []
+    for s in systems:
+        ss = summary.systems.get(s)
+        rows.append({"system": s, "stats": ss.metrics if ss else {}, "n_items": ss.items if ss else 0,
+                     "ok": ss.ok if ss else 0, "failed": ss.failed if ss else 0, "cached": ss.cached if ss else 0})
+    return {"rows": rows, "best": best}
+
+
+def error_lists(predictions, systems: Sequence[str]) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:
+    """Per system with failures: each distinct error message, how often, on which items."""
+    out = []
+    for s in systems:
+        by_msg: dict[str, list[str]] = {}
+        for p in predictions:
+            if p.system == s and not p.ok:
+                by_msg.setdefault(p.error or "no summary", []).append(p.gold_id)
+        if by_msg:
+            out.append((s, [(msg, len(ids), ids) for msg, ids in sorted(by_msg.items(), key=lambda kv: -len(kv[1]))]))
+    return out
+
+
+def means_chart(summary: RunSummary, systems: Sequence[str], metric: str) -> tuple[str, Markup]:
+    rows = []
+    for s in systems:
+        st = summary.systems[s].metrics.get(metric) if s in summary.systems else None
+        rows.append(charts.MeanCI(s, st.mean if st else None, st.ci_low if st else None,
+                                  st.ci_high if st else None, st.n if st else 0))
+    return metric, charts.means_chart(metric, rows, summary.confidence)
+
+
+def distribution_chart(items: Sequence[ItemView], systems: Sequence[str], metric: str) -> tuple[str, Markup]:
+    series = []
+    for s in systems:
+        pts = [charts.Point(v.scores[s][metric], v.gold_id, "#" + v.anchor) for v in items
+               if is_finite(v.scores.get(s, {}).get(metric))]
+        series.append((s, pts))
+    return metric, charts.distribution_chart(metric, series)
+
+
+def significance_matrices(comparisons: Sequence[PairComparison], systems: Sequence[str],
+                          metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """Per metric, a systems × systems grid: cell (row R, column C) holds R − C (mean over the
+    items both scored), the Holm-adjusted p and whether R is significantly better or worse."""
+    found = {(pc.system_a, pc.system_b, mc.metric): mc for pc in comparisons for mc in pc.metrics}
+    out = []
+    for m in metrics:
+        grid = []
+        for r in systems:
+            row = []
+            for c in systems:
+                mc, sign = found.get((c, r, m)), 1.0  # stored as B − A with A = c, B = r
+                if mc is None:
+                    mc, sign = found.get((r, c, m)), -1.0
+                if r == c or mc is None or mc.delta is None:
+                    row.append(None if r == c else {"delta": None, "p": None, "state": "na", "n": 0 if mc is None else mc.n})
+                    continue
+                delta = sign * mc.delta
+                state = "ns"
+                if mc.significant:
+                    state = "better" if (delta > 0) == mc.higher_is_better else "worse"
+                row.append({"delta": delta, "p": mc.p_adjusted, "p_raw": mc.p_value, "state": state, "n": mc.n})
+            grid.append((r, row))
+        if any(cell for _, row in grid for cell in row):
+            out.append({"metric": m, "grid": grid})
+    return out
+
+
+def client_data(items: Sequence[ItemView], systems: Sequence[str], metrics: Sequence[str],
+                higher: dict[str, bool]) -> dict[str, Any]:
+    """What the filters need: per item its id, title, anchor, systems with a fabricated quote,
+    and per system the headline scores (null = not applicable or failed)."""
+    return {
+        "systems": list(systems),
+        "metrics": [{"name": m, "higher": higher.get(m, True)} for m in metrics],
+        "items": [{"id": v.gold_id, "title": v.title, "anchor": v.anchor, "fab": v.fabricated_by,
+                   "scores": {s: [v.scores.get(s, {}).get(m) for m in metrics] for s in systems}} for v in items],
+    }
