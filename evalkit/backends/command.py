@@ -128,7 +128,8 @@ class Command(Backend):
             if uses_in:
                 in_path.write_text(lines, encoding="utf-8")
             command = self._command({"{input}": str(in_path), "{output}": str(out_path)})
-            stdout = self._call(command, "" if uses_in else lines, {"EVALKIT_BATCH_SIZE": str(len(items))})
+            stdout = self._call(command, "" if uses_in else lines, {"EVALKIT_BATCH_SIZE": str(len(items))},
+                                require_stdout=not uses_out)
             if uses_out:
                 if not out_path.is_file():
                     raise BackendError("command wrote no {output} file")
@@ -148,7 +149,8 @@ class Command(Backend):
         return argv
 
     # --- the one place a process is started --------------------------------------------------
-    def _call(self, command: Union[str, list[str]], stdin: str, extra_env: dict[str, str]) -> str:
+    def _call(self, command: Union[str, list[str]], stdin: str, extra_env: dict[str, str],
+              require_stdout: bool = True) -> str:
         env = {**os.environ, **extra_env}
         posix = sys.platform != "win32"
         program = command.split()[0] if isinstance(command, str) else command[0]
@@ -179,7 +181,7 @@ class Command(Backend):
             what = f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}"
             raise BackendError(f"{what}{_tail(err)}")
         text = out.decode("utf-8", errors="replace")
-        if not text.strip():
+        if require_stdout and not text.strip():
             raise BackendError(f"empty output on stdout{_tail(err)}")
         return text
 

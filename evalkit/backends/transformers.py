@@ -70,6 +70,9 @@ class Transformers(Backend):
         super().__init__(options)
         self.batch_size = self.options.batch_size
         self.template: Optional[str] = resolve_template(self.options.prompt) if self.options.prompt else None
+        model = self.options.model
+        if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+            raise UsageError(f"transformers backend: model directory {model!r} does not exist")
         self._model: Any = None
         self._tok: Any = None
         self._causal = False

@@ -1,0 +1,213 @@
+"""The ``command`` backend with real child processes: success, crash, timeout, empty output, batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from runner_fixtures import make_gold, make_item
+
+from evalkit.backends.command import Command
+from evalkit.backends.registry import build_backend, parse_system
+from evalkit.cache import PredictionCache, identity_digest, output_identity
+from evalkit.errors import BackendError, UsageError
+from evalkit.records import SystemSpec
+from evalkit.rundir import RunDir
+from evalkit.runner import run_systems
+
+PY = sys.executable
+
+
+def script(tmp_path: Path, name: str, body: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(body))
+    return p
+
+
+def cmd(**opts) -> Command:
+    return Command(Command.Options(**opts))
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+SUMMARIZER = """
+    import os, sys
+    text = sys.stdin.read()
+    print(os.environ["EVALKIT_GOLD_ID"], "|", os.environ["EVALKIT_TITLE"], "|", text.split(". ")[0])
+    print("Key Points:")
+    print("- First: " + text.split(". ")[1])
+"""
+
+
+def test_article_on_stdin_summary_on_stdout(tmp_path):
+    s = script(tmp_path, "summarize.py", SUMMARIZER)
+    out = cmd(cmd=[PY, str(s)]).summarize(make_item(4))
+    assert out.startswith("g004 | Story 4 | The council of town 4 approved a budget of 6 million dollars on Monday")
+    assert out.splitlines()[-1].startswith("- First: Residents said")
+
+
+def test_json_input_and_string_cmd_split_like_a_shell(tmp_path):
+    s = script(tmp_path, "j.py", """
+        import json, sys
+        item = json.load(sys.stdin)
+        print(sys.argv[1], item["id"], item["title"], len(item["article"]))
+    """)
+    b = build_backend(parse_system(f"command:cmd={PY} {s} 'two words',input=json"))
+    assert b.summarize(make_item(1)) == f"two words g001 Story 1 {len(make_item(1).article)}"
+
+
+def test_no_shell_unless_asked(tmp_path):
+    s = script(tmp_path, "argv.py", "import sys; sys.stdin.read(); print(sys.argv[1])")
+    assert cmd(cmd=[PY, str(s), "$HOME; echo pwned"]).summarize(make_item(0)) == "$HOME; echo pwned"
+    piped = cmd(cmd=f"{PY} -c 'import sys; print(sys.stdin.read()[:10])' | tr a-z A-Z", shell=True)
+    assert piped.summarize(make_item(0)) == "THE COUNCI"
+
+
+def test_crash_reports_exit_code_and_stderr_tail(tmp_path):
+    s = script(tmp_path, "crash.py", """
+        import sys
+        sys.stderr.write("loading model...\\n" + "x" * 2000 + "\\nRuntimeError: CUDA out of memory\\n")
+        sys.exit(3)
+    """)
+    with pytest.raises(BackendError) as e:
+        cmd(cmd=[PY, str(s)]).summarize(make_item(0))
+    msg = str(e.value)
+    assert msg.startswith("exit code 3; stderr: ...") and msg.endswith("RuntimeError: CUDA out of memory")
+    assert len(msg) < 600
+
+
+def test_timeout_kills_the_child_and_its_children(tmp_path):
+    pids = tmp_path / "pids"
+    s = script(tmp_path, "hang.py", f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+        sys.stderr.write("thinking...\\n"); sys.stderr.flush()
+        time.sleep(60)
+    """)
+    t0 = time.monotonic()
+    with pytest.raises(BackendError, match=r"^timed out after 1s \(process killed\); stderr: thinking\.\.\.$"):
+        cmd(cmd=[PY, str(s)], timeout=1).summarize(make_item(0))
+    assert time.monotonic() - t0 < 10
+    parent, child = map(int, pids.read_text().split())
+    deadline = time.monotonic() + 5
+    while (alive(parent) or alive(child)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(parent) and not alive(child)
+
+
+def test_empty_output_is_an_error(tmp_path):
+    s = script(tmp_path, "empty.py", "import sys; sys.stdin.read(); print('   '); sys.stderr.write('no model loaded')")
+    with pytest.raises(BackendError, match="^empty output on stdout; stderr: no model loaded$"):
+        cmd(cmd=[PY, str(s)]).summarize(make_item(0))
+
+
+def test_missing_program_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="program not found: 'no-such-summarizer'"):
+        cmd(cmd="no-such-summarizer --fast").summarize(make_item(0))
+    with pytest.raises(UsageError, match="cannot split"):
+        build_backend(parse_system("command:cmd=python 'unclosed"))
+
+
+BATCH = """
+    import json, os, sys
+    calls = os.environ.get("CALLS")
+    rows = [json.loads(line) for line in sys.stdin]
+    if calls:
+        open(calls, "a").write(" ".join(r["id"] for r in rows) + "\\n")
+    for r in reversed(rows):  # out of order on purpose: rows are matched by id
+        if r["id"] == "g003":
+            print(json.dumps({"id": r["id"], "error": "article too long"}))
+        else:
+            print(json.dumps({"id": r["id"], "summary": r["title"] + " in brief.\\n- A: " + r["article"][:20]}))
+"""
+
+
+def test_batch_mode_through_the_runner(tmp_path, monkeypatch):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("CALLS", str(calls))
+    s = script(tmp_path, "batch.py", BATCH)
+    spec = SystemSpec(name="b", backend="command", options={"cmd": [PY, str(s)], "batch": True, "batch_size": 2})
+    preds = run_systems(make_gold(5), [spec], RunDir.create(tmp_path / "run"), cache=None, progress=False)
+    assert calls.read_text().splitlines() == ["g000 g001", "g002 g003", "g004"]
+    assert [p.summary.split(" in brief")[0] if p.ok else p.error for p in preds] == [
+        "Story 0", "Story 1", "Story 2", "article too long", "Story 4"]
+    assert preds[0].key_points == ["A: The council of town"]
+
+
+def test_batch_mode_with_files(tmp_path):
+    s = script(tmp_path, "files.py", """
+        import json, sys
+        rows = [json.loads(l) for l in open(sys.argv[1])]
+        with open(sys.argv[2], "w") as f:
+            for r in rows:  # no ids: matched by order
+                f.write(json.dumps({"summary": "S:" + r["title"]}) + "\\n")
+    """)
+    b = cmd(cmd=[PY, str(s), "{input}", "{output}"], batch=True, batch_size=4)
+    items = [make_item(i) for i in range(3)]
+    assert b.summarize_batch(items) == ["S:Story 0", "S:Story 1", "S:Story 2"]
+
+
+def test_batch_output_missing_rows_and_bad_json(tmp_path):
+    short = script(tmp_path, "short.py", "import sys; sys.stdin.read(); print('{\"id\": \"g000\", \"summary\": \"x\"}')")
+    res = cmd(cmd=[PY, str(short)], batch=True).summarize_batch([make_item(0), make_item(1)])
+    assert res[0] == "x" and str(res[1]) == "batch output has no row for 'g001'"
+    bad = script(tmp_path, "bad.py", "import sys; sys.stdin.read(); print('not json')")
+    with pytest.raises(BackendError, match="batch output line 1 is not JSON"):
+        cmd(cmd=[PY, str(bad)], batch=True).summarize_batch([make_item(0)])
+
+
+def test_concurrency_runs_processes_in_parallel(tmp_path):
+    log = tmp_path / "times.txt"
+    s = script(tmp_path, "slow.py", f"""
+        import sys, time
+        sys.stdin.read(); t0 = time.time(); time.sleep(0.4)
+        open({str(log)!r}, "a").write(f"{{t0}} {{time.time()}}\\n")
+        print("done")
+    """)
+    spec = SystemSpec(name="c", backend="command", options={"cmd": [PY, str(s)], "concurrency": 3})
+    preds = run_systems(make_gold(6), [spec], RunDir.create(tmp_path / "run"), cache=None, progress=False)
+    assert all(p.ok for p in preds)
+    spans = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    peak = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+    assert peak >= 2  # several processes were alive at the same moment
+
+
+def test_cache_identity_follows_the_script_content(tmp_path):
+    s = script(tmp_path, "v.py", "print('v1')")
+    b = cmd(cmd=[PY, str(s)], timeout=5)
+    before = identity_digest(output_identity(b))
+    assert identity_digest(output_identity(cmd(cmd=[PY, str(s)], timeout=99, concurrency=4))) == before
+    s.write_text("print('v2')")
+    assert identity_digest(output_identity(b)) != before
+    assert identity_digest(output_identity(cmd(cmd=[PY, str(s)], version="2"))) != identity_digest(output_identity(b))
+    assert os.fspath(s) in output_identity(b)["files"]
+
+
+def test_failed_rows_are_not_cached(tmp_path):
+    s = script(tmp_path, "fail_one.py", """
+        import os, sys
+        sys.stdin.read()
+        if os.environ["EVALKIT_GOLD_ID"] == "g001":
+            sys.exit("nope")
+        print("fine")
+    """)
+    cache = PredictionCache(tmp_path / "c.sqlite")
+    spec = SystemSpec(name="c", backend="command", options={"cmd": [PY, str(s)]})
+    preds = run_systems(make_gold(3), [spec], RunDir.create(tmp_path / "run"), cache=cache, progress=False)
+    assert [p.error for p in preds] == [None, "exit code 1; stderr: nope", None]
+    assert len(cache) == 2
+    assert json.loads(preds[1].model_dump_json())["summary"] is None
