@@ -1,0 +1,108 @@
+"""Quote fidelity: is every quotation in the summary really in the article?
+
+Each quotation the summary makes (see :func:`evalkit.quotes.extract_quotes`) gets a
+verdict against the article (see :mod:`evalkit.quote_match`): ``verbatim``, ``altered``
+(a near match exists: the closest article span, its similarity and the words that differ
+are kept) or ``not_found``. Per item:
+
+- ``quote_fidelity`` = verbatim / checked quotations; None (not applicable, left out of
+  the mean) when the summary quotes nothing that is checked — never 1.0 for "no quotes";
+- ``quote_count``, ``quote_altered``, ``quote_not_found``: counts of checked quotations.
+
+Short quotations (fewer than ``min_words`` words, by default one-word scare quotes such as
+‘fair’) are still looked up and reported with their verdict, but marked ``counted: false``
+and left out of the score and counts. Quotations nested inside another are part of the
+outer one's check and are not counted again (``check_nested=true`` counts them too).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from pydantic import Field
+
+from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
+from evalkit.quote_match import ArticleIndex, CasePolicy
+from evalkit.quotes import Quote, extract_quotes
+from evalkit.records import MetricSpec
+
+
+class QuoteFidelityConfig(MetricConfig):
+    case: CasePolicy = Field(
+        "first", description="first: case-sensitive except each fragment's first letter; sensitive; insensitive")
+    min_words: int = Field(2, ge=1, description="quotations with fewer words are reported but not counted")
+    altered_threshold: float = Field(
+        0.75, ge=0.0, le=1.0, description="similarity (rapidfuzz ratio, 0-1) from which a non-verbatim quote is 'altered'")
+    bracket_max_words: int = Field(4, ge=0, description="words a [bracketed] insertion may stand for")
+    check_nested: bool = Field(False, description="also check and count quotations nested in another")
+
+
+class QuoteFidelity(Metric):
+    name = "quotes"
+    Config = QuoteFidelityConfig
+    lower_is_better = frozenset({"quote_altered", "quote_not_found"})
+
+    def outputs(self) -> list[str]:
+        return ["quote_fidelity", "quote_count", "quote_altered", "quote_not_found"]
+
+    def headline(self) -> list[str]:
+        return ["quote_fidelity"]
+
+    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        indexes: dict[str, ArticleIndex] = {}  # one per distinct article, shared by every system
+        results = []
+        for pair in pairs:
+            index = indexes.get(pair.source)
+            if index is None:
+                index = indexes[pair.source] = ArticleIndex(
+                    pair.source, case=self.config.case, bracket_max_words=self.config.bracket_max_words,
+                    altered_threshold=self.config.altered_threshold)
+            results.append(self.score_one(pair.summary, index))
+        return results
+
+    def _quotes(self, summary: str) -> list[Quote]:
+        top = extract_quotes(summary)
+        if not self.config.check_nested:
+            return top
+        return sorted((q for outer in top for q in outer.flatten()), key=lambda q: q.start)
+
+    def score_one(self, summary: str, index: ArticleIndex) -> ItemScore:
+        rows: list[dict[str, Any]] = []
+        counts = {"verbatim": 0, "altered": 0, "not_found": 0}
+        for q in self._quotes(summary):
+            check = index.check(q.text)
+            counted = q.words >= self.config.min_words and check.fragments > 0
+            if counted:
+                counts[check.verdict] += 1
+            rows.append({
+                "text": q.text,
+                "start": q.start,
+                "end": q.end,
+                "verdict": check.verdict,
+                "counted": counted,
+                "short": q.words < self.config.min_words,
+                "similarity": check.similarity,
+                "article_spans": [list(s) for s in check.spans],
+                "closest": check.closest,
+                "differences": check.differences,
+                "fragments": check.fragments,
+                "note": check.note,
+                "nested": [n.text for n in q.nested] if not self.config.check_nested else [],
+            })
+        n = sum(counts.values())
+        values = {
+            "quote_fidelity": counts["verbatim"] / n if n else None,
+            "quote_count": float(n),
+            "quote_altered": float(counts["altered"]),
+            "quote_not_found": float(counts["not_found"]),
+        }
+        detail = {"quotes": rows, "counts": {**counts, "short": sum(1 for r in rows if not r["counted"])}} if rows else None
+        return ItemScore(values=values, detail=detail)
+
+    def identity(self) -> MetricSpec:
+        from importlib.metadata import version
+
+        spec = super().identity()
+        spec.config.update({"library": "rapidfuzz", "library_version": version("rapidfuzz"),
+                            "similarity": "rapidfuzz.fuzz.ratio over word windows, normalized, case-folded"})
+        return spec
