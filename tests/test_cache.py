@@ -1,0 +1,147 @@
+"""The prediction cache, proven from the server's side: what is a hit, what is a miss."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from openai_server import FakeOpenAI, openai_server  # noqa: F401 - fixture
+from runner_fixtures import make_gold
+
+from evalkit.cache import PredictionCache, cache_dir, cache_key, default_cache
+from evalkit.cli import app
+from evalkit.records import GoldSet, SystemSpec
+from evalkit.rundir import RunDir
+from evalkit.runner import run_systems
+
+
+def systems(server: FakeOpenAI, **changes) -> list[SystemSpec]:
+    base = {"base_url": server.base_url, "backoff": 0.01, "concurrency": 2}
+    return [SystemSpec(name="small", backend="openai", options={**base, "model": "small", **changes}),
+            SystemSpec(name="large", backend="openai", options={**base, "model": "large"})]
+
+
+def run(gold: GoldSet, specs, cache, tmp_path, name):
+    return run_systems(gold, specs, RunDir.create(tmp_path / name), cache=cache, progress=False)
+
+
+def test_hits_and_misses_are_exactly_the_affected_rows(openai_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cache-secret")
+    cache = PredictionCache(tmp_path / "cache" / "cache.sqlite")
+    gold = make_gold(5)
+    first = run(gold, systems(openai_server), cache, tmp_path, "r1")
+    assert len(openai_server.log) == 10 and not any(p.cached for p in first)
+
+    # nothing changed: no backend call at all, identical rows flagged cached
+    openai_server.log.clear()
+    second = run(gold, systems(openai_server), cache, tmp_path, "r2")
+    assert openai_server.log == []
+    assert all(p.cached for p in second)
+    assert [(p.summary, p.key_points, p.latency_s) for p in second] == [
+        (p.summary, p.key_points, p.latency_s) for p in first]
+
+    # runtime-only options and the key's value are not part of the key
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-another")
+    run(gold, systems(openai_server, concurrency=7, timeout=5, max_retries=1), cache, tmp_path, "r3")
+    assert openai_server.log == []
+
+    # temperature: every row of that system misses, the other system still hits
+    run(gold, systems(openai_server, temperature=0.7), cache, tmp_path, "r4")
+    assert len(openai_server.log) == 5
+    assert {r.body["model"] for r in openai_server.log} == {"small"}
+
+    # one article changed: exactly one miss per system
+    openai_server.log.clear()
+    items = list(gold.items)
+    items[2] = items[2].model_copy(update={"article": items[2].article + " Officials declined to comment."})
+    changed = run(GoldSet(name=gold.name, source=gold.source, items=items), systems(openai_server), cache,
+                  tmp_path, "r5")
+    assert sorted((r.body["model"], r.title) for r in openai_server.log) == [("large", "Story 2"), ("small", "Story 2")]
+    assert [p.cached for p in changed[:5]] == [True, True, False, True, True]
+
+    # a title or the prompt is part of the key too
+    openai_server.log.clear()
+    items[3] = items[3].model_copy(update={"title": "A new headline"})
+    run(GoldSet(name="g", source="s", items=items), systems(openai_server, prompt="Title: {title}\n{article}"),
+        cache, tmp_path, "r6")
+    assert len([r for r in openai_server.log if r.body["model"] == "small"]) == 5
+    assert [r.title for r in openai_server.log if r.body["model"] == "large"] == ["A new headline"]
+
+    # the key never reaches the cache file
+    cache.close()
+    blob = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
+    assert b"sk-cache-secret" not in blob and b"sk-another" not in blob
+
+
+def test_no_cache_calls_every_time_and_writes_nothing(openai_server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EVALKIT_CACHE_DIR", raising=False)
+    gold = make_gold(2)
+    for name in ("a", "b"):
+        run(gold, systems(openai_server)[:1], None, tmp_path, name)
+    assert len(openai_server.log) == 4
+    assert not (tmp_path / ".evalkit").exists()
+
+
+def test_stats_clear_and_cli(openai_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cdir"))
+    assert cache_dir() == tmp_path / "cdir"
+    cache = default_cache()
+    assert cache.path == tmp_path / "cdir" / "cache.sqlite"
+    run(make_gold(3), systems(openai_server), cache, tmp_path, "r1")
+    run(make_gold(3), systems(openai_server), cache, tmp_path, "r2")
+    stats = cache.stats()
+    assert stats.entries == 6 and stats.hits == 6 and stats.by_backend == {"openai": {"entries": 6, "hits": 6}}
+    cache.close()
+
+    cli = CliRunner()
+    res = cli.invoke(app, ["cache", "stats", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["entries"] == 6 and data["path"] == str(tmp_path / "cdir" / "cache.sqlite") and data["size_bytes"] > 0
+    res = cli.invoke(app, ["cache", "stats"])
+    assert res.exit_code == 0 and "6 summaries" in res.output and "openai" in res.output
+    res = cli.invoke(app, ["cache", "clear", "--backend", "command"])
+    assert res.exit_code == 0 and "deleted 0 cached summaries of backend 'command'" in res.output
+    res = cli.invoke(app, ["cache", "clear"])
+    assert res.exit_code == 0 and "deleted 6 cached summaries" in res.output
+    assert json.loads(cli.invoke(app, ["cache", "stats", "--json"]).output)["entries"] == 0
+    openai_server.log.clear()
+    run(make_gold(3), systems(openai_server), default_cache(), tmp_path, "r3")
+    assert len(openai_server.log) == 6
+
+
+def test_stats_of_a_missing_cache_and_an_unopenable_one(tmp_path):
+    res = CliRunner().invoke(app, ["cache", "stats", "--dir", str(tmp_path / "nothing")])
+    assert res.exit_code == 0 and "no cache yet" in res.output
+    assert not (tmp_path / "nothing").exists()
+    (tmp_path / "file").write_text("x")
+    res = CliRunner().invoke(app, ["cache", "stats", "--dir", str(tmp_path / "file" / "sub")])
+    assert res.exit_code == 0  # a missing cache is not an error
+    bad = PredictionCache(tmp_path / "file" / "sub" / "cache.sqlite")
+    with pytest.raises(Exception, match="cannot open the prediction cache"):
+        bad.get("k")
+
+
+def test_two_processes_worth_of_connections_share_one_file(tmp_path):
+    a, b = PredictionCache(tmp_path / "c.sqlite"), PredictionCache(tmp_path / "c.sqlite")
+    item = make_gold(1).items[0]
+    a.put(cache_key("id-a", item), "x", "from a", 0.5)
+    b.put(cache_key("id-b", item), "x", "from b", 0.25)
+    assert a.get(cache_key("id-b", item)).summary == "from b"
+    assert b.get(cache_key("id-a", item)).latency_s == 0.5
+    assert a.get(cache_key("id-c", item)) is None
+    mode = sqlite3.connect(tmp_path / "c.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_key_depends_on_identity_title_and_article_only():
+    item = make_gold(1).items[0]
+    k = cache_key("abc", item)
+    assert k == cache_key("abc", item.model_copy(update={"id": "other", "key_points": ["different"]}))
+    assert k != cache_key("abd", item)
+    assert k != cache_key("abc", item.model_copy(update={"title": None}))
+    assert k != cache_key("abc", item.model_copy(update={"article": item.article + " "}))
