@@ -20,7 +20,7 @@ from evalkit.backends.registry import format_validation_error
 from evalkit.config import Config, load_config
 from evalkit.errors import UsageError
 from evalkit.gold import default_gold_path, load_gold
-from evalkit.metrics import DEFAULT_METRICS, parse_metrics
+from evalkit.metrics import DEFAULT_METRICS, build_metric, metric_class, parse_metrics
 from evalkit.predictions_io import read_predictions_file
 from evalkit.records import GoldRef, GoldSet, Manifest, Prediction, RunSummary, SystemSpec
 from evalkit.rundir import RunDir
@@ -140,15 +140,13 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
     config = load_config(opts.config)
     if opts.resume is not None:
         rundir, manifest, gold, systems = _resume(opts)
-        scorers = resolve_scorers(_metrics_text(manifest) if opts.metrics is None else opts.metrics, config)
+        scorers = scorers_from_manifest(manifest) if opts.metrics is None else resolve_scorers(opts.metrics, config)
     else:
         gold = limit_gold(load_gold(opts.gold or config.run.gold or default_gold_path(),
                                     fields=opts.gold_fields), opts.limit)
         systems = resolve_systems(list(opts.systems) or config.run.systems or list(DEFAULT_SYSTEMS), config)
         scorers = resolve_scorers(opts.metrics, config)
-        out = opts.out if opts.out is not None else (Path(config.run.out) / "" if config.run.out else None)
-        rundir = RunDir.create(out) if opts.out is not None else RunDir.create(
-            None if config.run.out is None else None)
+        rundir = RunDir.create(opts.out, root=config.relative(config.run.out) if config.run.out else None)
         manifest = Manifest(
             run_id=rundir.run_id, evalkit_version=__version__, versions=library_versions(), gold=gold_ref(gold),
             systems=[s.model_copy(update={"options": redact(s.options)}) for s in systems],
@@ -160,8 +158,14 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
     return finish_run(rundir, manifest, gold, predictions, scorers)
 
 
-def _metrics_text(manifest: Manifest) -> str:
-    return ",".join(m.name if m.outputs and len(m.outputs) else m.name for m in manifest.metrics)
+def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:
+    """Rebuild the metrics a run recorded: same family, same config, same outputs kept."""
+    scorers = []
+    for spec in manifest.metrics:
+        cls = metric_class(spec.name)
+        options = {k: v for k, v in spec.config.items() if k in cls.Config.model_fields}
+        scorers.append(Scorer(build_metric(spec.name, options), tuple(spec.outputs) or None))
+    return scorers
 
 
 def _resume(opts: RunOptions) -> tuple[RunDir, Manifest, GoldSet, list[SystemSpec]]:
@@ -211,5 +215,5 @@ def rescore_run(path: Path, *, metrics: Optional[str] = None, config_path: Optio
     if gold.hash != manifest.gold.hash:
         raise UsageError(f"gold set {manifest.gold.source} changed since run {manifest.run_id} "
                          f"({manifest.gold.hash} → {gold.hash})")
-    scorers = resolve_scorers(metrics or _metrics_text(manifest), config)
+    scorers = scorers_from_manifest(manifest) if metrics is None else resolve_scorers(metrics, config)
     return finish_run(rundir, manifest, gold, rundir.read_predictions(), scorers)

@@ -40,9 +40,9 @@ class RunDir:
     path: Path
 
     @classmethod
-    def create(cls, out: Path | None = None, run_id: str | None = None) -> "RunDir":
-        """``out`` is the run directory itself; by default ``reports/runs/<new id>``."""
-        path = Path(out) if out is not None else DEFAULT_RUNS_ROOT / (run_id or new_run_id())
+    def create(cls, out: Path | None = None, *, root: Path | None = None, run_id: str | None = None) -> "RunDir":
+        """``out`` is the run directory itself; by default ``<root>/<new id>`` (root: reports/runs)."""
+        path = Path(out) if out is not None else Path(root or DEFAULT_RUNS_ROOT) / (run_id or new_run_id())
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
-from evalkit.pipeline import RunOptions, RunOutcome, run_evaluation, score_predictions_file
+from evalkit.pipeline import RunOptions, RunOutcome, rescore_run, run_evaluation, score_predictions_file
 from evalkit.report.terminal import leaderboard_rows, leaderboard_table
 
 GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped gold/news-v1.jsonl.")]
@@ -75,19 +75,31 @@ def run(
 
 
 def score(
-    gold: Annotated[str, typer.Option("--gold", "-g", help="Gold set the predictions were made for.")],
-    predictions: Annotated[Path, typer.Option("--predictions", "-p", help="JSONL or CSV with gold_id, system, summary.")],
+    gold: Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set the predictions were made for.")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", "-p", help="JSONL or CSV with gold_id, system, summary.")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run", help="Re-score this run directory's saved predictions in place (e.g. with more metrics).")] = None,
     metrics: MetricsOpt = None,
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score predictions produced elsewhere into a run directory, same as `run`.
+    """Score predictions produced elsewhere into a run directory, same as `run`; or re-score a run.
 
     Example: evalkit score --gold gold/news-v1.jsonl --predictions preds.jsonl --metrics rouge,quotes
+
+    Example: evalkit score --run reports/runs/20261125-101500-ab12 --metrics rouge,bertscore
     """
     with cli_errors():
-        outcome = score_predictions_file(gold, predictions, metrics=metrics, out=out_dir, config_path=config,
-                                         seed=seed, argv=sys.argv[1:])
+        from evalkit.errors import UsageError
+
+        if run_dir is not None:
+            if gold or predictions or out_dir:
+                raise UsageError("--run re-scores a run in place: drop --gold/--predictions/--out")
+            outcome = rescore_run(run_dir, metrics=metrics, config_path=config)
+        else:
+            if not gold or not predictions:
+                raise UsageError("give --gold and --predictions (or --run DIR to re-score a run)")
+            outcome = score_predictions_file(gold, predictions, metrics=metrics, out=out_dir, config_path=config,
+                                             seed=seed, argv=sys.argv[1:])
         _render(outcome, as_json)
