@@ -1,0 +1,122 @@
+"""Third-party backends: a real distribution, built by pip from its own pyproject.toml with an
+``evalkit.backends`` entry point, installed into a folder put on a subprocess's PYTHONPATH.
+
+Nothing is patched: ``evalkit backends`` and ``evalkit run -s NAME`` find the plug-in
+through ``importlib.metadata`` exactly as they would after ``pip install acme-summarizers``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runner_fixtures import make_gold, write_gold_jsonl
+
+PLUGIN = '''
+"""Acme's house summarizer."""
+from evalkit.backends import Backend, BackendOptions
+from evalkit.records import GoldItem
+
+
+class Headline(Backend):
+    """The title, then the first words of the article."""
+
+    name = "headline"
+
+    class Options(BackendOptions):
+        words: int = 8
+
+    def summarize(self, item: GoldItem) -> str:
+        return f"{item.title}. " + " ".join(item.article.split()[: self.options.words])
+'''
+
+PYPROJECT = '''
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "acme-summarizers"
+version = "0.3.0"
+
+[project.entry-points."evalkit.backends"]
+headline = "acme_summarizers:Headline"
+
+[tool.setuptools]
+packages = ["acme_summarizers"]
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("plugin")
+    src = root / "src"
+    (src / "acme_summarizers").mkdir(parents=True)
+    (src / "acme_summarizers" / "__init__.py").write_text(textwrap.dedent(PLUGIN))
+    (src / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    site = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--disable-pip-version-check", "--target", str(site), str(src)],
+                   check=True, capture_output=True, timeout=300)
+    assert list(site.glob("acme_summarizers-0.3.0.dist-info/entry_points.txt"))
+    return site
+
+
+def evalkit(args: list[str], cwd: Path, site: Path | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    env["EVALKIT_CACHE_DIR"] = str(cwd / "cache")
+    return subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_installed_plugin_is_listed(plugin_site, tmp_path):
+    res = evalkit(["backends", "--json"], tmp_path, plugin_site)
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["headline"]["source"] == "acme-summarizers 0.3.0"
+    assert rows["headline"]["description"] == "The title, then the first words of the article."
+    assert [o["name"] for o in rows["headline"]["options"]] == ["words"]
+    assert {"command", "openai", "transformers", "lead"} <= set(rows)
+
+
+def test_run_with_the_plugin_by_name(plugin_site, tmp_path):
+    gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(3))
+    res = evalkit(["run", "--gold", str(gold), "-s", "headline:words=4", "-s", "h2=headline", "--metrics", "rouge",
+                   "--out", "out", "--quiet"], tmp_path, plugin_site)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["system"], r["gold_id"]) for r in rows] == [
+        (s, f"g00{i}") for s in ("headline:words=4", "h2") for i in range(3)]
+    assert rows[0]["summary"] == "Story 0. The council of town"
+    assert rows[3]["summary"] == "Story 0. The council of town 0 approved a budget"
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["systems"][0] == {"name": "headline:words=4", "backend": "headline", "options": {"words": "4"}}
+
+
+def test_without_the_distribution_the_name_is_unknown(tmp_path):
+    gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(1))
+    res = evalkit(["run", "--gold", str(gold), "-s", "headline", "--out", "out", "--quiet"], tmp_path, None)
+    assert res.returncode == 2
+    assert "unknown backend 'headline'; known backends: command, lead" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_ad_hoc_module_class_reference(plugin_site, tmp_path):
+    """``package.module:Class`` needs no entry point, only an importable module."""
+    mod = tmp_path / "mods"
+    mod.mkdir()
+    (mod / "my_summarizer.py").write_text(textwrap.dedent(PLUGIN).replace('"headline"', '"adhoc"'))
+    gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(2))
+    res = evalkit(["run", "--gold", str(gold), "-s", "mine=my_summarizer:Headline:words=2", "--metrics", "rouge",
+                   "--out", "out", "--quiet"], tmp_path, mod)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert [r["summary"] for r in rows] == ["Story 0. The council", "Story 1. The council"]
