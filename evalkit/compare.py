@@ -148,8 +148,13 @@ def compare_runs(run_a: RunDir, run_b: Optional[RunDir] = None, *, systems: Opti
         pairs = _pairs_within(list(dict.fromkeys(scores_a["system"])), systems, run_a)
     else:
         man_b, scores_b = run_b.read_manifest(), run_b.read_scores()
-        pairs = _pairs_across(list(dict.fromkeys(scores_a["system"])), list(dict.fromkeys(scores_b["system"])),
-                              systems, run_a, run_b)
+        avail_a, avail_b = list(dict.fromkeys(scores_a["system"])), list(dict.fromkeys(scores_b["system"]))
+        pairs = _pairs_across(avail_a, avail_b, systems, run_a, run_b)
+        compared = {p[0][1] for p in pairs} | {p[1][1] for p in pairs}
+        for avail, rid in ((avail_a, man_a.run_id), (avail_b, man_b.run_id)):
+            left_out = [s for s in avail if s not in compared]
+            if left_out and not systems:
+                warnings.append(f"not compared (only in run {rid}): {', '.join(left_out)}")
     chosen = _choose_metrics(man_a.metrics, scores_a, scores_b, metrics)
     if run_b is not None:
         diffs = config_differences(man_a.gold, man_a.metrics, man_b.gold, man_b.metrics, chosen,

@@ -268,3 +268,43 @@ def test_passing_gate_exit_0_human_output(tmp_path, base):
     res = gate(tmp_path, base, RULES.replace("min = 0.4", "min = 0.3"))
     assert res.exit_code == 0, res.output
     assert "gate passed" in res.stdout and "6 passed, 0 failed" in res.stdout
+
+
+# --- end to end through `evalkit run` --------------------------------------------------------
+
+GOLD = Path(__file__).resolve().parents[1] / "gold" / "news-v1.jsonl"
+
+
+@pytest.mark.skipif(not GOLD.is_file(), reason="the shipped gold set is not in this checkout")
+def test_end_to_end_run_baseline_gate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    def run(out: str, lead: str):
+        res = invoke("run", "-g", GOLD, "-s", f"lead={lead}", "-s", "textrank", "--limit", "8", "--out", out,
+                     "--no-cache", "--quiet", "--json")
+        assert res.exit_code == 0, res.output
+
+    run("main", "lead:k=3")
+    assert invoke("baseline", "main").exit_code == 0  # default: reports/baseline.json
+    assert (tmp_path / "reports" / "baseline.json").is_file()
+    (tmp_path / "evalkit.toml").write_text(
+        '[gate]\nbaseline = "reports/baseline.json"\nsignificance = 0.05\n'
+        '[[gate.rule]]\nmetric = "rougeLsum"\nmin = 0.2\nmax_drop = 0.01\n'
+        '[[gate.rule]]\nmetric = "errors"\nmax = 0\n')
+    res = invoke("gate", "main", "--junit", "main.xml")
+    assert res.exit_code == 0, res.output
+    assert "gate passed (6 passed, 0 failed" in res.stdout
+    run("pr", "lead:k=1")  # one sentence instead of three: a real regression
+    res = invoke("gate", "pr", "--junit", "pr.xml", "--markdown", "pr.md")
+    assert res.exit_code == 1, res.output
+    failing = [c for c in ET.parse("pr.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failing] == ["rule 1: rougeLsum drop <= 0.01 vs baseline (significance 0.05) [lead]"]
+    assert "rule 1: rougeLsum drop" in Path("pr.md").read_text()
+    # the run's own report.md was written by the pipeline with the significance marks
+    assert "Pairwise comparisons" in Path("pr/report.md").read_text()
+    res = invoke("compare", "main", "pr", "--metric", "rougeLsum", "--json")
+    assert res.exit_code == 0
+    verdicts = json.loads(res.stdout)["verdicts"]
+    assert verdicts[0].startswith("lead (main) better than lead (pr) on rougeLsum")
+    assert verdicts[1].startswith("no significant difference between textrank (main) and textrank (pr)")
