@@ -116,8 +116,11 @@ def _classify(text: str, skip: set[int]) -> list[_Mark]:
         n = text[i + 1] if i + 1 < len(text) else None
         if ch in _SINGLE_APOSTROPHES and p is not None and n is not None and p.isalnum() and n.isalnum():
             continue  # don't, Starmer’s, O'Neill
-        can_open = n is not None and not n.isspace() and (p is None or p.isspace() or p in _OPEN_CONTEXT)
-        can_close = p is not None and not p.isspace() and (n is None or n.isspace() or n in _CLOSE_CONTEXT)
+        spaced = ch in "«»‹›"  # French typography puts a space inside guillemets: « texte »
+        can_open = (n is not None and (spaced or not n.isspace())
+                    and (p is None or p.isspace() or p in _OPEN_CONTEXT))
+        can_close = (p is not None and (spaced or not p.isspace())
+                     and (n is None or n.isspace() or n in _CLOSE_CONTEXT))
         if ch in _SINGLE_APOSTROPHES and can_open and not can_close and _ELISION.match(text, i + 1):
             continue  # ’90s, 'em, ’til
         weak = False
