@@ -30,8 +30,8 @@ _MONTHS = {m: i for i, ms in enumerate([
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
     ("october", "oct"), ("november", "nov"), ("december", "dec")], 1) for m in ms}
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-          r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")
+_MONTH = (r"(?:[Jj]anuary|[Ff]ebruary|[Mm]arch|[Aa]pril|May|[Jj]une|[Jj]uly|[Aa]ugust|[Ss]eptember|[Oo]ctober"
+          r"|[Nn]ovember|[Dd]ecember|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")  # lower-case: not may/mar
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:1\d|20|21)\d\d"
 _DATE_PATTERNS = [
@@ -47,8 +47,8 @@ _IGNORE = [
     re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+"),
     re.compile(r"(?m)^[ \t]*(?:[-*•]\s*)?\(?\d{1,2}[.)](?=\s)"),
     re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d+|[A-Za-z]+\d+)[A-Za-z\d]*\b"),
-    re.compile(r"\b(?!(?i:mid|pre|post|late|early|over|under|top|sub|aged?)-)[A-Za-z]+-\d+[A-Za-z\d]*\b"),
-    re.compile(r"\bNo\.?\s?\d+\b"),
+    re.compile(r"\b(?!(?i:mid|pre|post|late|early|aged?)-)[A-Za-z]+-\d+[A-Za-z\d]*\b"),
+    re.compile(r"\b[Nn]o\.?\s?\d+\b"),
 ]
 _ORDINAL = re.compile(r"(?<![\w.])\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
@@ -77,7 +77,7 @@ _PREFIX = re.compile(r"(?:(?P<sym>" + "|".join(re.escape(s) for s in sorted(_CUR
                      + r")|\b(?P<code>" + "|".join(_CODES) + r")\s?)$")
 _CURRENCY_WORDS = {"dollar": "USD", "pound": "GBP", "sterling": "GBP", "euro": "EUR", "yen": "JPY",
                    "yuan": "CNY", "rupee": "INR", "franc": "CHF", "rouble": "RUB", "ruble": "RUB"}
-_SCALE = re.compile(r"(?P<s1>m|k|b|\s?bn|\s?mn|\s?tn|\s?trn)(?![A-Za-z])|\s(?P<s2>thousand|million|billion|trillion)\b"
+_SCALE = re.compile(r"(?P<s1>m|k|b|\s?bn|\s?mn|\s?tn|\s?trn)(?![A-Za-z])|\s?(?P<s2>thousand|million|billion|trillion)\b"
                     r"|\s(?P<s3>hundred)\b", re.IGNORECASE)
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
            "billion": 1e9, "tn": 1e12, "trn": 1e12, "trillion": 1e12, "hundred": 100}
@@ -116,7 +116,12 @@ class Figure:
         if self.kind == "time":
             return f"{int(self.value) // 60:02d}:{int(self.value) % 60:02d}"
         v = self.value
-        num = f"{v:,.0f}" if v == int(v) and abs(v) < 1e15 else f"{v:,.6g}"
+        if v == int(v) and abs(v) < 1e15:
+            num = f"{v:,.0f}"
+        elif 0 < self.precision < 1:
+            num = f"{v:,.{round(-math.log10(self.precision))}f}"
+        else:
+            num = f"{v:,.6g}"
         if self.kind == "money":
             return f"{self.unit} {num}"
         if self.kind in ("year", "decade"):
