@@ -12,7 +12,7 @@ from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
 from evalkit.stats import fmt_num, fmt_p
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory (reports/runs/<run id>).", show_default=False)]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file with the [gate] table (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file with the \\[gate] table (default: ./evalkit.toml or \\[tool.evalkit] in ./pyproject.toml).")]
 ResamplesOpt = Annotated[int, typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests.", min=99)]
 
 
@@ -69,14 +69,14 @@ def compare(
 
 def gate(
     run_dir: RunArg,
-    baseline: Annotated[Optional[Path], typer.Option("--baseline", "-b", help="Baseline file for max_drop rules (default: [gate] baseline in the config).")] = None,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", "-b", help="Baseline file for max_drop rules (default: \\[gate] baseline in the config).")] = None,
     config: ConfigOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
     resamples: ResamplesOpt = 10000,
     as_json: JsonOption = False,
 ) -> None:
-    """Judge a run against the [gate] rules; exit 1 if any check fails.
+    """Judge a run against the \\[gate] rules; exit 1 if any check fails.
 
     Rules: floors (min/max) and allowed drops against the committed baseline (optionally only significant drops fail). Prints every check
     with its numbers. Exit 0 all pass, 1 a check failed, 2 usage or input error.
@@ -140,16 +140,18 @@ def baseline(
 def report(
     run_dir: RunArg,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write the Markdown report here (default: RUN/report.md).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here (default: RUN/report.html).")] = None,
 ) -> None:
     """Re-render a run's reports from its saved files (nothing is re-scored).
 
-    Example: evalkit report reports/runs/20250101-120000-ab12 --markdown report.md
+    Example: evalkit report reports/runs/20250101-120000-ab12 --markdown report.md --html report.html
     """
+    from evalkit.report.html import write_run_html
     from evalkit.report.markdown import write_run_markdown
     from evalkit.rundir import RunDir
 
     with cli_errors():
         run = RunDir.open(run_dir)
-        written = [write_run_markdown(run, markdown)]
+        written = [write_run_markdown(run, markdown), write_run_html(run, html)]
     for path in written:
         out.print(f"wrote {path}")
