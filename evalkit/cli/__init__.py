@@ -12,6 +12,7 @@ import typer
 
 from evalkit import __version__
 from evalkit.cli import _common, cache, gold, info, judge, run
+from evalkit.cli import meta
 
 app = typer.Typer(
     name="evalkit",
@@ -45,6 +46,7 @@ app.command("gate")(judge.gate)
 app.command("baseline")(judge.baseline)
 app.command("report")(judge.report)
 app.add_typer(gold.app, name="gold")
+app.command("meta-eval")(meta.meta_eval)
 app.add_typer(cache.app, name="cache")
 
 
