@@ -35,6 +35,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import InputError
 from evalkit.records import GoldRef, MetricSpec, MetricStat, Prediction, RunSummary, SystemSummary
 
 #: digits kept in every number written to summaries/comparisons: byte-stable across platforms
@@ -245,6 +246,9 @@ def paired_frame(scores_a: pd.DataFrame, system_a: str, scores_b: pd.DataFrame, 
     def series(df: pd.DataFrame, system: str) -> pd.Series:
         sel = df[(df["system"] == system) & (df["metric"] == metric)]
         s = pd.Series(sel["value"].to_numpy(dtype=float), index=sel["gold_id"].astype(str).to_numpy())
+        if s.index.has_duplicates:
+            dup = s.index[s.index.duplicated()][0]
+            raise InputError(f"scores hold {metric!r} of system {system!r} twice for gold_id {dup!r}", field="gold_id")
         return s[np.isfinite(s.to_numpy())]
 
     sa, sb = series(scores_a, system_a), series(scores_b, system_b)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit.errors import InputError
 from evalkit.records import GoldRef, MetricSpec, Prediction, RunSummary
 from evalkit.stats import bootstrap_ci, holm, paired_frame, paired_test, stable_rng, summarize_run
 
@@ -111,6 +112,9 @@ def test_paired_frame_aligns_by_gold_id():
     b = pd.DataFrame({"system": "y", "gold_id": ["3", "2", "4"], "metric": "m", "value": [0.9, np.nan, 0.4]})
     va, vb = paired_frame(a, "x", b, "y", "m")
     assert va.tolist() == [0.3] and vb.tolist() == [0.9]
+    dup = pd.concat([a, a.iloc[:1]])
+    with pytest.raises(InputError, match="'m' of system 'x' twice for gold_id '1'"):
+        paired_frame(dup, "x", b, "y", "m")
 
 
 def _scores(systems, n, rng):
