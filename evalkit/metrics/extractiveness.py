@@ -13,7 +13,8 @@ Outputs per item:
   the scan after the end of each match), then skip past it.
 
 Tokens: lower-cased (Newsroom's default) words — runs of letters and digits, with internal
-apostrophes kept (``don't``, ``Starmer's``); ``’`` is read as ``'``. Newsroom tokenized with
+apostrophes kept (``don't``, ``Starmer's``; ``’`` is read as ``'``) and numbers kept whole
+(``2.26bn``, ``1,250``). Newsroom tokenized with
 spaCy, which also makes punctuation marks tokens; ``punctuation=true`` does that too (values
 then come closer to published Newsroom numbers, but commas and full stops inflate coverage).
 """
@@ -27,7 +28,7 @@ from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
 
-_WORD = r"[^\W_]+(?:'[^\W_]+)*"
+_WORD = r"\d+(?:[.,]\d+)+[^\W_]*|[^\W_]+(?:'[^\W_]+)*"
 _WORDS = re.compile(_WORD)
 _WORDS_AND_PUNCT = re.compile(rf"{_WORD}|[^\w\s]")
 
