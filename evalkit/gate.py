@@ -82,21 +82,25 @@ def parse_gate(raw: dict, source: Optional[str] = None) -> GateConfig:
     except ValidationError as e:
         err = e.errors()[0]
         loc = list(err["loc"])
-        field, rule_txt = "gate", ""
+        field, rule_txt, prev = "gate", "", None
         for part in loc:
-            if isinstance(part, int):  # rule index: 1-based, with its metric for orientation
+            if isinstance(part, int):
                 field += f"[{part + 1}]"
-                rules = raw.get("rule")
-                metric = rules[part].get("metric") if isinstance(rules, list) and isinstance(rules[part], dict) else None
-                rule_txt = f"rule {part + 1} (metric {metric!r}): " if metric else f"rule {part + 1}: "
+                if prev == "rule":  # 1-based rule number, with its metric for orientation
+                    rules = raw.get("rule")
+                    metric = rules[part].get("metric") if isinstance(rules[part], dict) else None
+                    rule_txt = f"rule {part + 1} (metric {metric!r}): " if metric else f"rule {part + 1}: "
             else:
                 field += f".{part}"
+            prev = part
         if err["type"] == "extra_forbidden":
             known = GateRule.model_fields if rule_txt else GateConfig.model_fields
             close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
             msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})")
-        elif err["type"] == "missing" and loc == ["rule"]:
+        elif loc == ["rule"] and err["type"] == "missing":
             msg = "no [[gate.rule]] tables"
+        elif loc == ["rule"] and err["type"] == "list_type":
+            msg = "rules are an array of tables: write [[gate.rule]] (double brackets)"
         else:
             msg = err["msg"].removeprefix("Value error, ")
         raise InputError(rule_txt + msg, path=where, field=field) from None
@@ -151,6 +155,7 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
                   n_resamples: int = 10000) -> GateReport:
     """Judge every rule for every system. Raises UsageError when a rule cannot be evaluated."""
     run_metrics = {m for s in summary.systems.values() for m in s.metrics}
+    base_scores = baseline.scores_frame() if baseline is not None else None
     checks: list[Optional[GateCheck]] = []
     drops: list[tuple[int, dict, bool]] = []  # (position in checks, fields, higher is better): judged after Holm
     for idx, rule in enumerate(gate.rule, 1):
@@ -180,7 +185,7 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if rule.max_drop is not None:
                 alpha = rule.significance if rule.significance is not None else gate.significance
                 fields, higher = _drop_fields(idx, rule.metric, rule.max_drop, alpha, s, manifest, scores,
-                                              baseline, n_resamples=n_resamples, seed=summary.seed)
+                                              baseline, base_scores, n_resamples=n_resamples, seed=summary.seed)
                 drops.append((len(checks), fields, higher))
                 checks.append(None)
     tested = [i for i, (_, f, _) in enumerate(drops) if f["significance"] is not None and f["n"]]
@@ -232,14 +237,15 @@ def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str
 
 
 def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,
-                 manifest: Manifest, scores, baseline: Baseline, *, n_resamples: int, seed: int) -> tuple[dict, bool]:
+                 manifest: Manifest, scores, baseline: Baseline, base_scores, *, n_resamples: int,
+                 seed: int) -> tuple[dict, bool]:
     if system not in baseline.scores:
         raise UsageError(f"gate rule {idx} (metric {metric!r}): system {system!r} is not in the baseline "
                          f"(baseline systems: {', '.join(baseline.scores)}); promote a new baseline or set [gate] systems")
     if metric not in baseline.scores[system]:
         raise UsageError(f"gate rule {idx}: the baseline has no {metric!r} scores for {system!r}")
     higher = higher_is_better(metric, manifest.metrics)
-    va, vb = paired_frame(baseline.scores_frame(), system, scores, system, metric)
+    va, vb = paired_frame(base_scores, system, scores, system, metric)
     r = paired_test(va, vb, n_resamples=n_resamples, rng=stable_rng(seed, "gate", system, metric),
                     alternative="less" if higher else "greater")
     label = f"{metric} drop <= {max_drop:g} vs baseline" + (f" (significance {alpha:g})" if alpha else "")

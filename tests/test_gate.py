@@ -180,6 +180,8 @@ def test_systems_selection(tmp_path, base):
     ('[gate]\nsignificance = 5\n[[gate.rule]]\nmetric = "rouge1"\nmin = 0\n', "field 'gate.significance'"),
     ('[gate]\nbaseline = "b.json"\n', "no [[gate.rule]] tables"),
     ('[run]\nseed = 1\n', "no [gate] rules in"),
+    ('[gate]\n[gate.rule]\nmetric = "rouge1"\nmin = 0\n', "write [[gate.rule]] (double brackets)"),
+    ('[gate]\nsystems = ["a", 3]\n[[gate.rule]]\nmetric = "rouge1"\nmin = 0\n', "field 'gate.systems[2]': Input should be a valid string"),
     ('[gate]\n[[gate.rule]]\nmetric = "rouge9"\nmin = 0.1\n', "gate rule 1 (metric 'rouge9'): run base has no metric 'rouge9'"),
     ('[gate]\n[[gate.rule]]\nmetric = "rougeLsum"\nmax_drop = 0.1\n', "max_drop needs a baseline"),
 ])
