@@ -14,6 +14,10 @@ What counts as a quotation (docs/metrics-faithfulness.md has the full policy):
   ``rock ’n’ roll`` and ``5'10"`` are known elisions and measures; a single quote after a
   letter and before a lower-case word (``the players' union``, ``goin' home``) closes a
   quotation only when no better closing mark follows in the same paragraph;
+- tokenized text (PTB / CNN-DailyMail style, as in SummEval): a backtick or a double
+  backtick opens a quotation, two straight single quotes close a double-backtick one, a
+  mark with spaces on both sides closes an open quotation (and opens none unless it is a
+  backtick), and " 's", " 'm", " 're", " 've", " 'll", " 'd" are contractions;
 - quotations nest (a ‘quote’ inside a “quote”): ``extract_quotes`` returns the outermost
   ones, each with its inner ones in ``nested``;
 - a quotation may span sentences but not paragraphs (a blank line or a new bullet): one
@@ -32,22 +36,24 @@ _FAMILY = {
     '"': "double", "“": "double", "”": "double", "„": "double", "‟": "double",
     "'": "single", "‘": "single", "’": "single", "‚": "single", "‛": "single",
     "«": "guillemet", "»": "guillemet", "‹": "single_guillemet", "›": "single_guillemet",
+    # tokenized (PTB / CNN-DailyMail) text: `single' and ``double''
+    "`": "single", "``": "double", "''": "double",
 }
-QUOTE_GLYPHS = frozenset(_FAMILY)
+QUOTE_GLYPHS = frozenset(g for g in _FAMILY if len(g) == 1)
 #: what may close a quotation opened by a glyph
 _CLOSERS = {
-    '"': '"”', "“": '”"', "„": '“”"', "‟": '”"', "”": '”"',
-    "'": "'’", "‘": "’'", "‚": "‘’'", "‛": "’'",
-    "«": "»", "»": "«", "‹": "›", "›": "‹",
+    '"': ('"', "”"), "“": ("”", '"'), "„": ("“", "”", '"'), "‟": ("”", '"'), "”": ("”", '"'),
+    "'": ("'", "’"), "‘": ("’", "'"), "‚": ("‘", "’", "'"), "‛": ("’", "'"), "`": ("'", "’"),
+    "«": ("»",), "»": ("«",), "‹": ("›",), "›": ("‹",), "``": ("''",),
 }
-_OPENING_ONLY = set("“„‟‘‚‛«‹")
-_CLOSING_ONLY = set("”’»›")  # may open only as a fallback ("Swedish" ”…”, reversed »…«), never ’
-_SYMMETRIC = set("\"'")
+_CLOSING_ONLY = {"”", "’", "»", "›", "''"}  # open only as a fallback ("Swedish" ”…”, reversed »…«)
+_NEVER_OPEN = {"’", "''"}
 _OPEN_CONTEXT = set("([{<-–—/") | QUOTE_GLYPHS
 _CLOSE_CONTEXT = set(".,;:!?)]}>-–—/…") | QUOTE_GLYPHS
 _SINGLE_APOSTROPHES = set("'’‘")
 
-_ELISION = re.compile(r"(?:\d\d(?:s|'s|’s)?|em|cause|cos|til|tis|twas|bout|n)(?![\w'’])", re.IGNORECASE)
+_ELISION = re.compile(r"(?:\d\d(?:s|'s|’s)?|em|cause|cos|til|tis|twas|bout|n|s|m|re|ve|ll|d)(?![\w'’])",
+                      re.IGNORECASE)  # ’90s, 'em, ’til, tokenized "team 's", "I 'm"
 _ROCK_N_ROLL = re.compile(r"(?<!\S)['’‘]n['’](?=\s)", re.IGNORECASE)
 _FEET_INCHES = re.compile(r"(?<![\w.,])\d['’′]\s?\d{1,2}(?:\.\d+)?(?:\"|”|″|(?![\w'’]))")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n|\n[ \t]*(?=(?:[-*•·‣▪–]|\d{1,2}[.)])\s)")
@@ -108,12 +114,25 @@ class _Open:
 
 
 def _classify(text: str, skip: set[int]) -> list[_Mark]:
-    marks = []
-    for i, ch in enumerate(text):
+    marks: list[_Mark] = []
+    backticks = False
+    i = -1
+    while i + 1 < len(text):
+        i += 1
+        ch = text[i]
         if ch not in _FAMILY or i in skip:
             continue
+        if text.startswith("``", i) or (backticks and text.startswith("''", i)):
+            ch = text[i:i + 2]
+            backticks = True
         p = text[i - 1] if i > 0 else None
-        n = text[i + 1] if i + 1 < len(text) else None
+        n = text[i + len(ch)] if i + len(ch) < len(text) else None
+        if (p is None or p.isspace()) and (n is None or n.isspace()) and ch not in "«»‹›":
+            # a mark standing alone (tokenized text: `` it is over . '') closes an open quotation;
+            # only backticks open one
+            marks.append(_Mark(i, ch, ch in ("`", "``"), p is not None))
+            i += len(ch) - 1
+            continue
         if ch in _SINGLE_APOSTROPHES and p is not None and n is not None and p.isalnum() and n.isalnum():
             continue  # don't, Starmer’s, O'Neill
         spaced = ch in "«»‹›"  # French typography puts a space inside guillemets: « texte »
@@ -128,6 +147,7 @@ def _classify(text: str, skip: set[int]) -> list[_Mark]:
             rest = text[i + 1:i + 3]
             weak = len(rest) == 2 and rest[0] == " " and rest[1].islower()
         marks.append(_Mark(i, ch, can_open, can_close, weak))
+        i += len(ch) - 1
     return marks
 
 
@@ -156,7 +176,7 @@ def extract_quotes(text: str) -> list[Quote]:
 
     def make(entry: _Open, close_pos: int, close_mark: str, depth: int) -> Quote:
         start = entry.mark.pos
-        inner = text[start + 1:close_pos]
+        inner = text[start + len(entry.mark.glyph):close_pos]
         return Quote(inner, start, close_pos + len(close_mark), entry.mark.glyph, close_mark, depth,
                      tuple(_redepth(c, depth + 1) for c in entry.children))
 
@@ -176,7 +196,7 @@ def extract_quotes(text: str) -> list[Quote]:
                 if q.text.strip():
                     emit(q)
                 closed = True
-        if not closed and m.can_open and (m.glyph not in _CLOSING_ONLY or (not m.can_close and m.glyph != "’")):
+        if not closed and m.can_open and (m.glyph not in _CLOSING_ONLY or (not m.can_close and m.glyph not in _NEVER_OPEN)):
             stack.append(_Open(m))
     while para < len(para_ends):
         _end_paragraph(text, stack, top, para_ends[para], None, make)

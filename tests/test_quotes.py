@@ -60,6 +60,11 @@ EXTRACTION = [
     ("- He said “we will\n- win” today.", []),
     # ... but a hard line wrap inside a paragraph does not
     ("He said “we will\nwin” today.", ["we will\nwin"]),
+    # tokenized text (PTB / CNN-DailyMail, as in SummEval)
+    ("wrote that ` if he can get in ( the team ) then . ' merson said", [" if he can get in ( the team ) then . "]),
+    ("He said `` we will win '' and left . `` Yes , '' she said .", [" we will win ", " Yes , "]),
+    ("his team 's 0-0 draw , I 'm sure we 're fine", []),
+    ("'just been watching , did you miss the coach ? # 7minutes , ' merson wrote", ["just been watching , did you miss the coach ? # 7minutes , "]),
     # the newspaper convention for a quotation over several paragraphs
     ("“First paragraph of it.\n\n“Second paragraph,” he said.", ["First paragraph of it.", "Second paragraph,"]),
 ]
@@ -356,6 +361,24 @@ def test_quotes_cut_from_real_articles_are_verbatim():
             (q,) = [q for q in extract_quotes(altered) if "Zqxwv" in q.text]
             assert index.check(q.text).verdict != "verbatim", q.text
     assert checked >= 1500
+
+
+def test_summeval_lead3_never_misquotes_and_gpt2_does():
+    """Tokenized SummEval summaries against the tokenized source: the LEAD-3 baseline (M0)
+    copies its quotations, the zero-shot GPT-2 system (M20) often invents them."""
+    if not SUMMEVAL.exists():
+        pytest.skip(f"{SUMMEVAL} is not present (shared data folder)")
+    rows = [json.loads(line) for line in SUMMEVAL.open(encoding="utf-8")]
+    pairs = [Pair(r["system_id"], r["doc_id"], r["summary"], r["source"], ()) for r in rows
+             if r["system_id"] in ("M0", "M20")]
+    scores = build_metric("quotes", {"case": "insensitive"}).score(pairs, ScoringContext())
+    by_system: dict[str, list[float]] = {"M0": [], "M20": []}
+    for pair, r in zip(pairs, scores):
+        if r.values["quote_fidelity"] is not None:
+            by_system[pair.system].append(r.values["quote_fidelity"])
+    assert len(by_system["M0"]) >= 10 and len(by_system["M20"]) >= 10
+    assert min(by_system["M0"]) == 1.0
+    assert sum(by_system["M20"]) / len(by_system["M20"]) < 0.5
 
 
 def test_quotations_of_real_articles_match_their_own_article():
