@@ -66,7 +66,7 @@ _WORDS = re.compile(rf"\b(?:a\s+(?=(?:hundred|thousand|million|billion|trillion|
 _DENOMINATORS = {"half": 2, "halves": 2, "third": 3, "quarter": 4, "fifth": 5, "sixth": 6, "seventh": 7,
                  "eighth": 8, "ninth": 9, "tenth": 10}
 _WORD_FRACTION = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine)[\s-](halves|thirds?|quarters?|fifths?|sixths?|sevenths?"
+    r"\b(one|two|three|four|five|six|seven|eight|nine)[\s-](half|halves|thirds?|quarters?|fifths?|sixths?|sevenths?"
     r"|eighths?|ninths?|tenths?)\b", re.IGNORECASE)
 
 _CURRENCY_SYMBOLS = {"US$": "USD", "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD", "NZ$": "NZD",
@@ -163,8 +163,8 @@ def extract_figures(text: str) -> list[Figure]:
         if b:
             add(Figure(m.group(0), m.start(), m.end(), "fraction", a / b, precision=0.0), m.start(), m.end())
     for m in _WORD_FRACTION.finditer(text):
-        num, den = _UNITS[m.group(1).lower()], _DENOMINATORS[m.group(2).lower().rstrip("s")]
-        den = 2 if m.group(2).lower() == "halves" else den
+        word = m.group(2).lower()
+        num, den = _UNITS[m.group(1).lower()], _DENOMINATORS.get(word, _DENOMINATORS.get(word[:-1]))
         add(Figure(m.group(0), m.start(), m.end(), "fraction", num / den, precision=0.0), m.start(), m.end())
     for m in _DIGITS.finditer(text):
         raw = m.group(1)

@@ -46,6 +46,8 @@ EXTRACTION = [
     # fractions
     ("two-thirds, three quarters and 3/4", [("two-thirds", "fraction", "0.666667"),
                                            ("three quarters", "fraction", "0.75"), ("3/4", "fraction", "0.75")]),
+    ("one-half, three halves and one fifth", [("one-half", "fraction", "0.5"), ("three halves", "fraction", "1.5"),
+                                              ("one fifth", "fraction", "0.2")]),
     # years, decades, dates, times
     ("in 2026", [("2026", "year", "2026")]),
     ("the 1990s and the ’90s", [("1990s", "decade", "1990s"), ("’90s", "decade", "90s")]),
