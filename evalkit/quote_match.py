@@ -18,7 +18,8 @@ reported points into the *original* article):
   that letter; other glued brackets (``minister[s]``) match up to 24 non-space characters.
 - case policy ``first`` (default): case-sensitive except the first letter of each fragment
   (a quotation may start mid-sentence); ``sensitive``; ``insensitive``.
-- a fragment starts and ends at word boundaries (``win`` is not found in ``winner``).
+- a fragment starts and ends at word boundaries (``win`` is not found in ``winner``), except
+  next to characters of scripts written without spaces (Chinese, Japanese, Thai, ...).
 
 When no verbatim match exists, each fragment's closest article span is searched over word
 windows with rapidfuzz (``fuzz.ratio`` on the normalized, case-folded strings); the quotation's
@@ -46,6 +47,7 @@ _EDGE = " '-,.;:!?"
 _BRACKET = re.compile(r"\[[^\]]*\]")
 _PLACEHOLDER = re.compile(r"(\x00\d+\x00)")
 _GLUED_MAX_CHARS = 24
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f]")
 
 
 def normalize(text: str) -> tuple[str, list[int]]:
@@ -91,6 +93,11 @@ def split_fragments(quote_text: str) -> list[str]:
     norm, _ = normalize(quote_text)
     frags = [f.strip(_EDGE) for f in _ELLIPSIS.split(norm)]
     return [f for f in frags if any(c.isalnum() for c in _BRACKET.sub("", f))]
+
+
+def _unspaced(ch: str) -> bool:
+    """A character of a script written without spaces between words (no word boundaries)."""
+    return bool(_UNSPACED.match(ch))
 
 
 def _case_class(ch: str) -> str:
@@ -144,9 +151,9 @@ def fragment_regex(fragment: str, case: CasePolicy = "first", bracket_max_words:
         parts.append(rx)
         need_space = True
     body = "".join(parts)
-    if words and (words[0][:1].isalnum() or words[0].startswith("\x00")):
+    if words and ((words[0][:1].isalnum() and not _unspaced(words[0][0])) or words[0].startswith("\x00")):
         body = r"(?<![^\W_])" + body
-    if words and words[-1][-1:].isalnum():
+    if words and words[-1][-1:].isalnum() and not _unspaced(words[-1][-1]):
         body += r"(?![^\W_])"
     return re.compile(body, re.IGNORECASE if case == "insensitive" else 0)
 

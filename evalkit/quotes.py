@@ -7,7 +7,8 @@ article). Pure functions, no I/O.
 What counts as a quotation (docs/metrics-faithfulness.md has the full policy):
 
 - double quotes ``"…"`` and ``“…”``, single quotes ``'…'`` and ``‘…’``, guillemets ``«…»``
-  and ``‹…›`` (also reversed ``»…«``), low-high quotes ``„…“`` and ``‚…‘``;
+  and ``‹…›`` (also reversed ``»…«``), low-high quotes ``„…“`` and ``‚…‘``, CJK corner
+  brackets ``「…」`` and ``『…』``;
 - an opening mark must sit at the start of a word (after a space, a bracket, a dash or
   another quote mark) and a closing mark at the end of one (before a space, punctuation or
   the end), so ``don’t``, ``Starmer’s``, ``O'Neill`` are never quotes; ``’90s``, ``'em``,
@@ -38,14 +39,17 @@ _FAMILY = {
     "«": "guillemet", "»": "guillemet", "‹": "single_guillemet", "›": "single_guillemet",
     # tokenized (PTB / CNN-DailyMail) text: `single' and ``double''
     "`": "single", "``": "double", "''": "double",
+    # CJK corner brackets: unambiguous, and CJK text has no spaces around them
+    "「": "corner", "」": "corner", "『": "white_corner", "』": "white_corner",
 }
 QUOTE_GLYPHS = frozenset(g for g in _FAMILY if len(g) == 1)
 #: what may close a quotation opened by a glyph
 _CLOSERS = {
     '"': ('"', "”"), "“": ("”", '"'), "„": ("“", "”", '"'), "‟": ("”", '"'), "”": ("”", '"'),
     "'": ("'", "’"), "‘": ("’", "'"), "‚": ("‘", "’", "'"), "‛": ("’", "'"), "`": ("'", "’"),
-    "«": ("»",), "»": ("«",), "‹": ("›",), "›": ("‹",), "``": ("''",),
+    "«": ("»",), "»": ("«",), "‹": ("›",), "›": ("‹",), "``": ("''",), "「": ("」",), "『": ("』",),
 }
+_UNAMBIGUOUS = {"「": (True, False), "」": (False, True), "『": (True, False), "』": (False, True)}
 _CLOSING_ONLY = {"”", "’", "»", "›", "''"}  # open only as a fallback ("Swedish" ”…”, reversed »…«)
 _NEVER_OPEN = {"’", "''"}
 _OPEN_CONTEXT = set("([{<-–—/") | QUOTE_GLYPHS
@@ -127,6 +131,9 @@ def _classify(text: str, skip: set[int]) -> list[_Mark]:
             backticks = True
         p = text[i - 1] if i > 0 else None
         n = text[i + len(ch)] if i + len(ch) < len(text) else None
+        if ch in _UNAMBIGUOUS:
+            marks.append(_Mark(i, ch, *_UNAMBIGUOUS[ch]))
+            continue
         if (p is None or p.isspace()) and (n is None or n.isspace()) and ch not in "«»‹›":
             # a mark standing alone (tokenized text: `` it is over . '') closes an open quotation;
             # only backticks open one

@@ -33,6 +33,8 @@ EXTRACTION = [
     ("Er sagte »wir gewinnen« heute.", ["wir gewinnen"]),
     ("Er sagte „wir gewinnen“ heute.", ["wir gewinnen"]),
     ("Er sagte ‚wir gewinnen‘ heute.", ["wir gewinnen"]),
+    ("他说「我们会赢」然后离开。", ["我们会赢"]),
+    ("『選挙に勝つ』と述べた", ["選挙に勝つ"]),
     # apostrophes are not quotes
     ("Don’t stop, don't stop.", []),
     ("The ’90s and the '80s were good.", []),
@@ -160,6 +162,12 @@ def test_check_quote(quote, verdict, spans):
     assert result.verdict == verdict, result
     if spans is not None:
         assert [ARTICLE[s:e] for s, e in result.spans] == spans
+
+
+def test_unspaced_scripts_match_without_word_boundaries():
+    article = "部长周二表示我们一定会赢得这场选举然后离开了会场。"
+    assert check_quote("我们一定会赢得这场选举", article).verdict == "verbatim"
+    assert check_quote("我们一定会输掉这场选举", article).verdict != "verbatim"
 
 
 def test_altered_reports_closest_span_similarity_and_differences():
