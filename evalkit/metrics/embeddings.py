@@ -255,9 +255,13 @@ class TextEncoder:
         return self.tokenizer.sep_token_id, self.tokenizer.cls_token_id
 
     def encode_ids(self, text: str) -> list[int]:
-        """Token ids exactly as bert-score makes them (``sent_encode``: strip, specials, truncation)."""
+        """Token ids exactly as bert-score makes them (``sent_encode``: strip, specials, truncation).
+        An empty text is just the special tokens; bert-score asks the tokenizer for
+        ``build_inputs_with_special_tokens``, which transformers 5.x tokenizers no longer have."""
         from bert_score.utils import sent_encode
 
+        if not text.strip():
+            return list(self.tokenizer.encode("", add_special_tokens=True))
         return list(sent_encode(self.tokenizer, text))
 
     def _full_length(self, text: str, ids: list[int]) -> int:
