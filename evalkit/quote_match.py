@@ -250,10 +250,7 @@ class ArticleIndex:
             weights.append(max(1, len(plain)))
             if m is None:
                 qw, aw = plain.split(), self.norm[s:e].split()
-                ops = Levenshtein.opcodes(self._keys(qw), self._keys(aw))
-                diffs.extend({"op": op.tag, "quote": " ".join(qw[op.src_start:op.src_end]),
-                              "article": " ".join(aw[op.dest_start:op.dest_end])}
-                             for op in ops if op.tag != "equal")
+                diffs.extend(_word_differences(qw, aw, Levenshtein.opcodes(self._keys(qw), self._keys(aw))))
         similarity = sum(s * w for s, w in zip(sims, weights)) / sum(weights)
         note = None
         if exact == len(frags):
@@ -305,6 +302,23 @@ class ArticleIndex:
         text = self._window_text(s, e)
         start = self.norm.index(text, self._words[s][0]) if text else self._words[s][0]
         return best[0] / 100.0, (start, start + len(text))
+
+
+def _word_differences(qw: list[str], aw: list[str], opcodes) -> list[dict[str, str]]:
+    """Runs of differing words: ``replace`` (quote words -> article words), ``delete`` (quote
+    words the article lacks), ``insert`` (article words the quote leaves out)."""
+    out: list[dict[str, str]] = []
+    run: list = []
+    for op in [*opcodes, None]:
+        if op is not None and op.tag != "equal":
+            run.append(op)
+            continue
+        if run:
+            q = " ".join(qw[run[0].src_start:run[-1].src_end])
+            a = " ".join(aw[run[0].dest_start:run[-1].dest_end])
+            out.append({"op": "replace" if q and a else ("delete" if q else "insert"), "quote": q, "article": a})
+            run = []
+    return out
 
 
 def check_quote(quote_text: str, article: str, **options) -> QuoteCheck:

@@ -233,9 +233,9 @@ def test_fidelity_and_unsupported_figures_in_detail():
     deal = r.detail["figures"][0]
     assert (deal["text"], deal["kind"], deal["normalized"], deal["supported"], deal["rounded"]) == (
         "£2.3bn", "money", "GBP 2,300,000,000", True, True)
-    assert ARTICLE[deal["article"]["start"]:deal["article"]["end"]] == "£2.26bn"
+    assert ARTICLE[slice(*deal["article_span"])] == deal["article_text"] == "£2.26bn"
     for fig in r.detail["figures"]:
-        assert summary[fig["start"]:fig["end"]] == fig["text"]
+        assert summary[slice(*fig["summary_span"])] == fig["text"]
 
 
 def test_changed_figures_are_caught():

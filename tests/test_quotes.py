@@ -243,7 +243,21 @@ def test_fidelity_is_share_of_verbatim_quotes():
     assert verdicts == [("verbatim", True), ("altered", True), ("not_found", True)]
     first = r.detail["quotes"][0]
     assert ARTICLE[slice(*first["article_spans"][0])] == "it was a great goal"
+    assert first["article_span"] == first["article_spans"][0]
+    summary = r.detail["quotes"][1]
+    assert summary["differs"] == "“I am” → “I'm”" and summary["closest"].startswith("I'm genuinely pleased")
     assert r.detail["counts"] == {"verbatim": 1, "altered": 1, "not_found": 1, "short": 0}
+
+
+def test_detail_offsets_for_the_report():
+    summary = "Merson: “When I'm wrong … I'll always be the first”, and “it was a grand goal”."
+    (r,) = _score([summary])
+    ok, altered = r.detail["quotes"]
+    assert summary[slice(*ok["summary_span"])] == "“When I'm wrong … I'll always be the first”"
+    assert [ARTICLE[s:e] for s, e in ok["article_spans"]] == ["When I'm wrong", "I'll always be the first"]
+    assert ARTICLE[slice(*ok["article_span"])].startswith("When I'm wrong, I hold my hands up.")
+    assert ARTICLE[slice(*altered["article_span"])] == altered["closest"] == "it was a great goal"
+    assert altered["differs"] == "“grand” → “great”"
 
 
 def test_short_scare_quotes_are_reported_but_not_counted():

@@ -82,13 +82,13 @@ class NumberFidelity(Metric):
             match, rounded = find_support(fig, article_figures, self.config.rounding_tolerance)
             rows.append({
                 "text": fig.text,
-                "start": fig.start,
-                "end": fig.end,
+                "summary_span": [fig.start, fig.end],
                 "kind": fig.kind,
                 "normalized": fig.normalized,
                 "supported": match is not None,
                 "rounded": rounded,
-                "article": None if match is None else {"text": match.text, "start": match.start, "end": match.end},
+                "article_span": None if match is None else [match.start, match.end],
+                "article_text": None if match is None else match.text,
             })
         n = len(rows)
         unsupported = [r["text"] for r in rows if not r["supported"]]

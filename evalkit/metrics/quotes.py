@@ -76,15 +76,16 @@ class QuoteFidelity(Metric):
                 counts[check.verdict] += 1
             rows.append({
                 "text": q.text,
-                "start": q.start,
-                "end": q.end,
+                "summary_span": [q.start, q.end],
                 "verdict": check.verdict,
                 "counted": counted,
                 "short": q.words < self.config.min_words,
                 "similarity": check.similarity,
+                "article_span": [check.spans[0][0], check.spans[-1][1]] if check.spans else None,
                 "article_spans": [list(s) for s in check.spans],
                 "closest": check.closest,
                 "differences": check.differences,
+                "differs": _describe(check.differences),
                 "fragments": check.fragments,
                 "note": check.note,
                 "nested": [n.text for n in q.nested] if not self.config.check_nested else [],
@@ -106,3 +107,16 @@ class QuoteFidelity(Metric):
         spec.config.update({"library": "rapidfuzz", "library_version": version("rapidfuzz"),
                             "similarity": "rapidfuzz.fuzz.ratio over word windows, normalized, case-folded"})
         return spec
+
+
+def _describe(differences: list[dict[str, str]]) -> str | None:
+    """The differences in words: ``“delighted” → “pleased”; “very” added``."""
+    parts = []
+    for d in differences:
+        if d["op"] == "replace":
+            parts.append(f"“{d['quote']}” → “{d['article']}”")
+        elif d["op"] == "delete":
+            parts.append(f"“{d['quote']}” not in the article")
+        else:
+            parts.append(f"“{d['article']}” left out")
+    return "; ".join(parts) or None
