@@ -1,8 +1,9 @@
 """A real OpenAI-compatible chat-completions server on loopback, for tests and benchmarks.
 
-It speaks ``POST /v1/chat/completions`` over HTTP/1.1 (keep-alive) and answers with a
-deterministic summary of the article it was sent. Faults can be scripted per article
-(matched by the prompt's ``Title:`` line) or for the next requests in general:
+It speaks ``POST /v1/chat/completions`` over HTTP/1.1 with keep-alive (asyncio streams, with
+``h11`` doing the HTTP framing; the event loop runs in a background thread) and answers
+with a deterministic summary of the article it was sent. Faults can be scripted per
+article (matched by the prompt's ``Title:`` line) or for the next requests in general:
 
     server.script([{"status": 429, "headers": {"Retry-After": "1"}}], title="Story 3")
     server.script([{"status": 500}, {"drop": True}, {"delay": 2.0}, {"malformed": True}])
@@ -11,23 +12,24 @@ Every request is logged (``server.log``): arrival and finish times, title, the r
 body, the Authorization header and what was answered, so tests can prove retry counts,
 waits, concurrency and cache behaviour from the server's side.
 
-Run standalone (used by the benchmark and subprocess tests):
+Run standalone (used by the benchmark):
     python tests/openai_server.py --latency 0.1      # prints "PORT <n>" then serves
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
-import socket
 import sys
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
+
+import h11
 
 try:
     import pytest
@@ -57,7 +59,9 @@ class FakeOpenAI:
         self._by_title: dict[Optional[str], deque] = defaultdict(deque)
         self._in_flight = 0
         self.max_in_flight = 0
-        self._httpd: Optional[ThreadingHTTPServer] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._server: Optional[asyncio.base_events.Server] = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # --- control -------------------------------------------------------------------------
     def script(self, faults: list[dict[str, Any]], title: Optional[str] = None) -> None:
@@ -66,25 +70,31 @@ class FakeOpenAI:
             self._by_title[title].extend(faults)
 
     def start(self, port: int = 0) -> "FakeOpenAI":
-        server = self
-
-        class Handler(_Handler):
-            fake = server
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._server = self._call(asyncio.start_server(self._serve, "127.0.0.1", port))
+        self._port = self._server.sockets[0].getsockname()[1]
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        if self._loop is None:
+            return
+
+        async def shutdown() -> None:
+            self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            await self._server.wait_closed()
+
+        self._call(shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None
-        return self._httpd.server_address[1]
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -114,85 +124,102 @@ class FakeOpenAI:
         return (f"{title}: {first} (t={body.get('temperature')})\n\nKey Points:\n"
                 f"- Lead: {first}\n- Source: {title} by {body.get('model')}.")
 
+    # --- HTTP ----------------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER)
+        self._writers.add(writer)
+        try:
+            while True:
+                request, body = None, b""
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        conn.receive_data(await reader.read(65536))
+                    elif isinstance(event, h11.Request):
+                        request = event
+                    elif isinstance(event, h11.Data):
+                        body += event.data
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                    else:  # ConnectionClosed: the client went away between requests
+                        return
+                keep_open = await self._respond(conn, writer, request, body)
+                if not keep_open or conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                    return
+                conn.start_next_cycle()
+        except (ConnectionError, h11.ProtocolError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeOpenAI
-
-    def log_message(self, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(payload)
-        self.wfile.flush()
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        fake = self.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    async def _respond(self, conn: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request,
+                       raw: bytes) -> bool:
+        headers = {k.decode().lower(): v.decode() for k, v in request.headers}
         try:
             body = json.loads(raw)
-            content = body["messages"][-1]["content"]
-            m = _TITLE.search(content)
+            m = _TITLE.search(body["messages"][-1]["content"])
             title = m.group(1) if m else None
         except (ValueError, KeyError, IndexError, TypeError):
             body, title = None, None
         entry = LoggedRequest(start=time.monotonic(), title=title, body=body,
-                              authorization=self.headers.get("Authorization"))
-        with fake._lock:
-            fake.log.append(entry)
-            fake._in_flight += 1
-            fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+                              authorization=headers.get("authorization"))
+        self.log.append(entry)
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+        def send(status: int, payload: bytes, extra: dict[str, str] | None = None) -> None:
+            hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+                    *(extra or {}).items()]
+            writer.write(conn.send(h11.Response(status_code=status, headers=hdrs)) + conn.send(h11.Data(data=payload))
+                         + conn.send(h11.EndOfMessage()))
+
         try:
-            self._answer(fake, entry, body, title)
-        except (BrokenPipeError, ConnectionResetError):
-            entry.outcome += " (client gone)"
+            if request.method != b"POST" or request.target.decode().rstrip("/") != "/v1/chat/completions":
+                entry.outcome = "status 404"
+                send(404, json.dumps({"error": {"message": f"no route {request.target.decode()}"}}).encode())
+                return True
+            if body is None:
+                entry.outcome = "status 400"
+                send(400, json.dumps({"error": {"message": "request body is not JSON"}}).encode())
+                return True
+            fault = self._next_fault(title)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if fault.get("delay"):
+                await asyncio.sleep(fault["delay"])
+                entry.outcome = "delay+"
+            if writer.is_closing():
+                entry.outcome += " (client gone)"
+                return False
+            if fault.get("drop"):
+                entry.outcome = "drop"
+                writer.transport.abort()
+                return False
+            if fault.get("malformed"):
+                entry.outcome = "malformed"
+                send(200, b'{"choices": [{"message": ')
+                return True
+            if fault.get("status"):
+                status = int(fault["status"])
+                entry.outcome = f"status {status}"
+                payload = fault.get("body", {"error": {"message": f"scripted {status}", "type": "test"}})
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                send(status, data, fault.get("headers"))
+                return True
+            reply = {
+                "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": self.completion(body)}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+            entry.outcome += "ok"
+            send(200, json.dumps(reply).encode())
+            await writer.drain()
+            return True
         finally:
             entry.end = time.monotonic()
-            with fake._lock:
-                fake._in_flight -= 1
-
-    def _answer(self, fake: FakeOpenAI, entry: LoggedRequest, body: Any, title: Optional[str]) -> None:
-        if self.path.rstrip("/") != "/v1/chat/completions":
-            entry.outcome = "status 404"
-            return self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
-        if body is None:
-            entry.outcome = "status 400"
-            return self._send(400, json.dumps({"error": {"message": "request body is not JSON"}}).encode())
-        fault = fake._next_fault(title)
-        if fake.latency:
-            time.sleep(fake.latency)
-        if fault.get("delay"):
-            time.sleep(fault["delay"])
-            entry.outcome = "delay+"
-        if fault.get("drop"):
-            entry.outcome = "drop"
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if fault.get("malformed"):
-            entry.outcome = "malformed"
-            return self._send(200, b'{"choices": [{"message": ')
-        if fault.get("status"):
-            status = int(fault["status"])
-            entry.outcome = f"status {status}"
-            payload = fault.get("body", {"error": {"message": f"scripted {status}", "type": "test"}})
-            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-            return self._send(status, data, fault.get("headers"))
-        reply = {
-            "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": fake.completion(body)}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-        entry.outcome += "ok"
-        self._send(200, json.dumps(reply).encode())
+            self._in_flight -= 1
 
 
 def _openai_server():
@@ -214,7 +241,9 @@ def main() -> None:
     server = FakeOpenAI(latency=args.latency).start(args.port)
     print(f"PORT {server.port}", flush=True)
     try:
-        threading.Event().wait()
+        while True:
+            time.sleep(60)
+            server.log.clear()  # a long-running server keeps no history
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,7 +1,7 @@
 """HTTP plumbing shared by backends that call a server: one async client, retries, errors.
 
-Retried (transient): HTTP 429, any 5xx, timeouts (connect, read, or the whole request past
-``timeout``) and connection errors (refused, reset, dropped mid-reply). Waits grow
+Retried (transient): HTTP 429, any 5xx, timeouts (connecting, sending, or waiting for the
+reply longer than ``timeout``) and connection errors (refused, reset, dropped mid-reply). Waits grow
 exponentially with jitter; a ``Retry-After`` header (seconds or an HTTP date) is honoured:
 the next attempt starts no earlier than the server asked. Any other 4xx fails at once with
 the server's own message. A 2xx whose body is not JSON fails at once (a server bug that a
@@ -65,10 +65,18 @@ def parse_retry_after(value: Optional[str], now: Optional[datetime] = None) -> O
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-def make_client(*, timeout: float, concurrency: int, headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
-    """An async client with a connection pool sized for ``concurrency`` requests in flight."""
+def make_client(*, base_url: str, timeout: float, concurrency: int,
+                headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
+    """An async client with a connection pool sized for ``concurrency`` requests in flight.
+
+    For a plain ``http://`` server (a local vLLM, Ollama, llama.cpp) no TLS context is built
+    (that costs ~50 ms per client and would never be used; redirects are not followed, so
+    no request can move to https); ``https://`` servers are always verified.
+    """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits, headers=dict(headers or {}))
+    tls = not base_url.startswith("http://")
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits, headers=dict(headers or {}),
+                             verify=tls, follow_redirects=False)
 
 
 def redact_text(text: str, secrets: Iterable[Optional[str]]) -> str:
@@ -119,8 +127,8 @@ async def post_json(
         attempt += 1
         retry_after: Optional[float] = None
         try:
-            resp = await asyncio.wait_for(client.post(url, json=payload, headers=headers), timeout=timeout)
-        except (httpx.TimeoutException, asyncio.TimeoutError):
+            resp = await client.post(url, json=payload, headers=headers)
+        except httpx.TimeoutException:
             problem = f"no reply within {timeout:g}s"
         except httpx.TransportError as e:
             problem = f"connection error ({type(e).__name__}: {e or 'no detail'})"

@@ -117,7 +117,8 @@ class OpenAI(Backend):
     def _client_here(self):
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = make_client(timeout=self.options.timeout, concurrency=self.concurrency)
+            self._client = make_client(base_url=self.url, timeout=self.options.timeout,
+                                       concurrency=self.concurrency)
             self._loop = loop
         return self._client
 
