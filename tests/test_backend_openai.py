@@ -6,6 +6,7 @@ client waited between them, how many requests were in flight at once.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -216,3 +217,37 @@ def test_completion_without_content_is_a_row_error():
         completion_text({"choices": []})
     with pytest.raises(BackendError, match="empty completion .finish_reason=length"):
         completion_text({"choices": [{"message": {"content": ""}, "finish_reason": "length"}]})
+
+
+def test_named_system_from_evalkit_toml_through_the_cli(openai_server, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+    from runner_fixtures import write_gold_jsonl
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLM_KEY", "sk-toml-secret")
+    write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(3))
+    (tmp_path / "evalkit.toml").write_text(f'''
+[systems.llama]
+backend = "openai"
+model = "llama3.2"
+base_url = "{openai_server.base_url}"
+temperature = 0.2
+api_key_env = "LLM_KEY"
+concurrency = 2
+''')
+    res = CliRunner().invoke(app, ["run", "--gold", "gold.jsonl", "-s", "llama", "-s", "cold=llama",
+                                   "--metrics", "rouge", "--out", "out", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert len(openai_server.log) == 3  # "cold" is the same system under another name: all cache hits
+    assert {r.authorization for r in openai_server.log} == {"Bearer sk-toml-secret"}
+    assert {r.body["temperature"] for r in openai_server.log} == {0.2}
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["system"], r["cached"]) for r in rows] == [("llama", False)] * 3 + [("cold", True)] * 3
+    manifest = (tmp_path / "out" / "manifest.json").read_text()
+    assert '"api_key_env": "LLM_KEY"' in manifest
+    for path in [*(tmp_path / "out").iterdir(), *(tmp_path / "cache").iterdir()]:
+        assert b"sk-toml-secret" not in path.read_bytes()
+    assert "sk-toml-secret" not in res.output

@@ -46,11 +46,12 @@ class Transformers(Backend):
         kind: Literal["auto", "seq2seq", "causal"] = Field("auto", description="model type; auto reads the config")
         prompt: Optional[str] = Field(None, description="template with {article} and {title}, or a file")
         chat: Optional[bool] = Field(None, description="use the tokenizer's chat template (default: if it has one)")
-        batch_size: int = Field(8, ge=1)
+        batch_size: int = Field(8, ge=1, description="articles per generate() call")
         device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps")
-        dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+        dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+            "auto", description="auto: float32 on CPU, the checkpoint's dtype on GPU")
         max_input_tokens: Optional[int] = Field(None, ge=8, description="cut longer inputs (default: model limit)")
-        max_new_tokens: int = Field(256, ge=1)
+        max_new_tokens: int = Field(256, ge=1, description="longest summary in tokens")
         min_new_tokens: Optional[int] = Field(None, ge=0)
         num_beams: int = Field(1, ge=1)
         do_sample: bool = False
@@ -61,8 +62,8 @@ class Transformers(Backend):
         no_repeat_ngram_size: Optional[int] = Field(None, ge=0)
         length_penalty: Optional[float] = None
         generation: dict[str, Any] = Field(default_factory=dict, description="more generate() arguments")
-        seed: int = 0
-        trust_remote_code: bool = False
+        seed: int = Field(0, description="torch seed set before each batch (matters when sampling)")
+        trust_remote_code: bool = Field(False, description="run model code shipped with the checkpoint")
 
     options: Options
 
