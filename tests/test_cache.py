@@ -145,3 +145,17 @@ def test_key_depends_on_identity_title_and_article_only():
     assert k != cache_key("abd", item)
     assert k != cache_key("abc", item.model_copy(update={"title": None}))
     assert k != cache_key("abc", item.model_copy(update={"article": item.article + " "}))
+
+
+def test_token_limits_are_options_not_secrets(openai_server, tmp_path):
+    """``max_tokens`` / ``max_new_tokens`` are in the key (and the manifest); ``hf_token`` is not."""
+    from evalkit.backends.base import is_secret_option, redact
+
+    cache = PredictionCache(tmp_path / "c.sqlite")
+    gold = make_gold(2)
+    run(gold, systems(openai_server)[:1], cache, tmp_path, "r1")
+    run(gold, systems(openai_server, max_tokens=64)[:1], cache, tmp_path, "r2")
+    assert len(openai_server.log) == 4 and {r.body["max_tokens"] for r in openai_server.log[2:]} == {64}
+    assert redact({"max_new_tokens": 9, "hf_token": "hf_abc", "api_key_env": "K"}) == {
+        "max_new_tokens": 9, "hf_token": "***", "api_key_env": "K"}
+    assert not is_secret_option("tokenizer") and is_secret_option("apiKey") and is_secret_option("client_secret")

@@ -20,6 +20,7 @@ set ``concurrency`` (the runner then runs that many items at once).
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, ClassVar, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict
@@ -41,7 +42,13 @@ class BackendOptions(BaseModel):
 def is_secret_option(key: str) -> bool:
     k = key.lower()
     # api_key_env names an environment variable: the name is not secret, its value is.
-    return not k.endswith("_env") and any(w in k for w in SECRET_OPTION_WORDS)
+    if k.endswith("_env"):
+        return False
+    # [issue 3 fix] whole words of the name, not substrings: "hf_token", "api_key", "apiKey",
+    # "password" are secrets; "max_tokens", "max_new_tokens", "tokenizer" are ordinary options
+    # that must stay in the manifest and in the cache key.
+    words = "_".join(w for w in re.split(r"[^a-z0-9]+", k) if w)
+    return any(re.search(rf"(^|_){w}($|_)", words) for w in SECRET_OPTION_WORDS)
 
 
 def redact(options: dict[str, Any]) -> dict[str, Any]:
