@@ -211,3 +211,49 @@ def test_failed_rows_are_not_cached(tmp_path):
     assert [p.error for p in preds] == [None, "exit code 1; stderr: nope", None]
     assert len(cache) == 2
     assert json.loads(preds[1].model_dump_json())["summary"] is None
+
+
+def test_ctrl_c_kills_running_programs_and_keeps_finished_rows(tmp_path):
+    """SIGINT to `evalkit run`: it stops promptly, its children die, finished rows stay."""
+    import signal
+    import subprocess
+
+    from runner_fixtures import write_gold_jsonl
+
+    pids = tmp_path / "pids"
+    s = script(tmp_path, "slow.py", f"""
+        import os, sys, time
+        sys.stdin.read()
+        if os.environ["EVALKIT_GOLD_ID"] != "g000":
+            open({str(pids)!r}, "a").write(f"{{os.getpid()}}\\n")
+            time.sleep(60)
+        print("quick one")
+    """)
+    gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(4))
+    env = {**os.environ, "EVALKIT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([PY, "-m", "evalkit", "run", "--gold", str(gold), "-s",
+                             f"c=command:cmd={PY} {s},concurrency=2,timeout=120", "--metrics", "rouge",
+                             "--out", "out", "--quiet"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
+            time.sleep(0.05)
+        children = [int(p) for p in pids.read_text().split()]
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        assert time.monotonic() - t0 < 10
+        assert proc.returncode == 130 and "interrupted" in err
+        time.sleep(0.2)
+        assert not any(alive(pid) for pid in children)
+    finally:  # never leave processes behind, whatever failed
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["gold_id"], r["summary"]) for r in rows] == [("g000", "quick one")]

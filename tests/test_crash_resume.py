@@ -60,6 +60,7 @@ def kill_after(proc: subprocess.Popen, journal: Path, rows: int, timeout: float 
 
 def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     server = FakeOpenAI(latency=0.3).start()
+    proc = None
     try:
         gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(N_ITEMS))
         base = f"base_url={server.base_url},concurrency=2,backoff=0.01"
@@ -82,6 +83,9 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
         outputs.append((out, err))
         assert proc.returncode == 0, err
     finally:
+        if proc is not None and proc.poll() is None:  # a failed check must not leave evalkit running
+            proc.kill()
+            proc.wait()
         server.stop()
 
     rows = [p for p in iter_predictions(journal)]

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional, Sequence, Union
 
@@ -76,6 +77,8 @@ class Command(Backend):
         self.argv: list[str] = shlex.split(o.cmd) if isinstance(o.cmd, str) else list(o.cmd)
         self.batch_size = o.batch_size if o.batch else 1
         self.concurrency = o.concurrency
+        self._live: set[subprocess.Popen] = set()  # processes running now (killed by close/aclose)
+        self._lock = threading.Lock()
 
     # --- identity: the command line plus a fingerprint of the files it names ---------------
     def identity(self) -> dict[str, Any]:
@@ -166,6 +169,8 @@ class Command(Backend):
             raise UsageError(f"command backend: program is not executable: {program!r}") from None
         except OSError as e:
             raise UsageError(f"command backend: cannot start {program!r}: {e}") from None
+        with self._lock:
+            self._live.add(proc)
         try:
             out, err = proc.communicate(stdin.encode("utf-8"), timeout=self.options.timeout)
         except subprocess.TimeoutExpired:
@@ -176,6 +181,9 @@ class Command(Backend):
             _kill_tree(proc, posix)
             proc.communicate()
             raise
+        finally:
+            with self._lock:
+                self._live.discard(proc)
         if proc.returncode != 0:
             rc = proc.returncode
             what = f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}"
@@ -184,6 +192,19 @@ class Command(Backend):
         if require_stdout and not text.strip():
             raise BackendError(f"empty output on stdout{_tail(err)}")
         return text
+
+
+    def close(self) -> None:
+        """Kill processes still running (an interrupted run must not leave them behind)."""
+        with self._lock:
+            live, self._live = list(self._live), set()
+        for proc in live:
+            if proc.returncode is None:
+                _kill_tree(proc, sys.platform != "win32")
+
+    async def aclose(self) -> None:
+        # called by the runner inside its event loop, before it waits for worker threads
+        self.close()
 
 
 def _item_json(item: GoldItem) -> dict[str, Any]:
