@@ -296,6 +296,11 @@ class TextEncoder:
         self.stats.texts += len(new)
         self.stats.seconds += time.perf_counter() - start
 
+    def clear(self) -> None:
+        """Forget every embedding and the counters; keep the loaded model."""
+        self._cache.clear()
+        self.stats = EncoderStats()
+
     def get(self, text: str) -> Embedded:
         if text not in self._cache:
             self.embed([text])
