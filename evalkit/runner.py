@@ -38,9 +38,6 @@ class RunAborted(EvalkitError):
     """``--max-errors`` was reached; the finished rows are in the journal (``--resume`` goes on)."""
 
 
-Finish = Callable[[GoldItem, Optional[str], Optional[str], Optional[BaseException], float], None]
-
-
 @dataclass
 class _Tally:
     cached: int = 0
