@@ -31,7 +31,7 @@ from pydantic import Field
 
 from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, ModelRef, TextEncoder, default_num_layers,
+from evalkit.metrics.embeddings import (DEFAULT_MODEL, ModelRef, TextEncoder, default_num_layers, model_label,
                                         resolve_model, shared_encoder)
 from evalkit.records import MetricSpec
 
@@ -59,23 +59,14 @@ def bert_score_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def baseline_file(model_label: str, lang: str) -> Path:
+def baseline_file(label: str, lang: str) -> Path:
     """Where bert-score keeps the rescale baseline of a model for a language."""
-    return bert_score_dir() / "rescale_baseline" / lang / f"{model_label}.tsv"
+    return bert_score_dir() / "rescale_baseline" / lang / f"{label}.tsv"
 
 
 def models_with_baseline(lang: str) -> list[str]:
     root = bert_score_dir() / "rescale_baseline" / lang
     return sorted(str(p.relative_to(root))[: -len(".tsv")] for p in root.rglob("*.tsv")) if root.is_dir() else []
-
-
-def _model_label(model: Optional[str]) -> str:
-    """The label a model is recorded under, without loading or hashing anything."""
-    if model in (None, "", "default", DEFAULT_MODEL):
-        return DEFAULT_MODEL
-    assert model is not None
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.is_dir() else model
 
 
 class BertScore(Metric):
@@ -87,7 +78,7 @@ class BertScore(Metric):
         super().__init__(config)
         cfg = self.config
         if cfg.rescale_with_baseline:
-            label = _model_label(cfg.model)
+            label = model_label(cfg.model)
             if not baseline_file(label, cfg.lang).is_file():
                 have = models_with_baseline(cfg.lang)
                 raise UsageError(

@@ -92,10 +92,23 @@ def verify_sha256(path: Path, expected: str) -> str:
     return actual
 
 
+def is_default_model(model: Optional[str]) -> bool:
+    return model in (None, "", "default", DEFAULT_MODEL)
+
+
+def model_label(model: Optional[str]) -> str:
+    """The name a model is recorded under, without loading or hashing anything."""
+    if is_default_model(model):
+        return DEFAULT_MODEL
+    assert model is not None
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
+
+
 def resolve_model(model: Optional[str]) -> ModelRef:
     """``None``/``"default"``/the default id → the packaged, verified MiniLM; an existing
     directory → that local model; anything else → a hub id (needs the hub or its cache)."""
-    if model in (None, "", "default", DEFAULT_MODEL):
+    if is_default_model(model):
         model_dir = packaged_model_dir()
         sha = verify_sha256(model_dir / "model.safetensors", DEFAULT_MODEL_SHA256)
         return ModelRef(DEFAULT_MODEL, str(model_dir), sha, packaged=True, local=True)

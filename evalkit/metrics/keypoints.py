@@ -16,7 +16,7 @@ Threshold: 0.5 by default (:data:`DEFAULT_THRESHOLD`), calibrated on the shipped
 (news-v1, 265 key points) with the default model: 99.2% of key points reach 0.5 against
 their best sentence of their own article, while only 1.1% do against the best sentence of
 another article and 4.5% against the other sentences of their own article; 0.5 maximizes
-Youden's J on both contrasts (numbers and script: docs/metrics.md).
+Youden's J on both contrasts (numbers and script: docs/metrics-bertscore.md, benchmarks/kp_threshold.py).
 
 Summary sentences come from ``evalkit.text.split_sentences`` (line breaks are boundaries,
 bullets and numbering stripped). A pair without key points falls back to the sentences
