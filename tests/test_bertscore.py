@@ -244,3 +244,12 @@ def test_cli_score_with_bertscore_option_errors_exit_2(tmp_path):
                                    "bertscore:rescale_with_baseline=true"])
     assert res.exit_code == 2
     assert "no baseline for model" in res.output and "Traceback" not in res.output
+
+
+def test_undefined_idf_scores_are_left_out_with_a_warning(tiny):
+    # one distinct reference: every token has idf log(2/2) = 0, so recall is 0/0 in bert-score
+    context = ScoringContext()
+    results = build_metric("bertscore", {"model": str(tiny), "idf": "true"}).score(
+        [Pair("s", "g", "a cat", "", ("the cat",))], context)
+    assert results[0].values == {"bertscore_p": None, "bertscore_r": None, "bertscore_f1": None}
+    assert any("undefined (NaN)" in w for w in context.warnings)

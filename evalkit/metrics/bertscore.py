@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
@@ -119,18 +120,25 @@ class BertScore(Metric):
         per_pair: list[list[tuple[float, float, float]]] = [[] for _ in pairs]
         for (i, _, _), row in zip(flat, prf):
             per_pair[i].append(row)
-        results = []
+        results, undefined = [], 0
         for pair, rows in zip(pairs, per_pair):
             if not rows:
                 results.append(ItemScore(values=dict.fromkeys(OUTPUTS)))
                 continue
-            agg = [self._aggregate([r[k] for r in rows]) for k in range(3)]
+            agg: list[Optional[float]] = [self._aggregate([r[k] for r in rows]) for k in range(3)]
+            if any(math.isnan(x) for x in agg if x is not None):  # e.g. idf over a single reference: all weights 0
+                undefined += 1
+                agg = [None, None, None]  # bert-score would report F1 = 0 here: not a score either
             cut = [t for t in (pair.summary, *pair.references) if encoder.get(t).truncated]
             detail = {"truncated_texts": len(cut), "model_limit": encoder.max_length} if cut else None
             results.append(ItemScore(values=dict(zip(OUTPUTS, agg)), detail=detail))
         report = encoder.truncation_report(refs + cands, "bertscore")
         if report:
             context.warnings.append(report)
+        if undefined:
+            context.warnings.append(f"bertscore: {undefined} of {len(pairs)} items have an undefined (NaN) score, left "
+                                    "out (with idf=true, a reference whose every token has idf 0, e.g. a single "
+                                    "distinct reference in the batch)")
         if empty:
             context.warnings.append(f"bertscore: {empty} of {len(flat)} (summary, reference) pairs have an empty "
                                     "side; bert-score scores them 0")
@@ -148,7 +156,7 @@ class BertScore(Metric):
         from bert_score.utils import get_idf_dict
 
         if self.config.idf:
-            return get_idf_dict(sorted(set(refs)), encoder.tokenizer, nthreads=0)
+            return get_idf_dict(sorted({r for r in refs if r.strip()}), encoder.tokenizer, nthreads=0)
         weights: Any = defaultdict(lambda: 1.0)
         sep, cls = encoder.special_ids
         weights[sep] = 0
