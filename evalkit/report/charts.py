@@ -66,7 +66,7 @@ def nice_step(raw: float) -> float:
 
 
 def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
-    """About ``n`` evenly spaced round values covering [lo, hi] (both ends included when round)."""
+    """About ``n`` (at least 3) evenly spaced round values inside [lo, hi] (ends included when round)."""
     if hi <= lo:
         return [lo]
     step = nice_step((hi - lo) / n)
@@ -76,7 +76,7 @@ def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     while k * step <= hi + step * 1e-9:
         out.append(round(k * step, 10) or 0.0)
         k += 1
-    return out
+    return out if len(out) >= 3 or n > 32 else ticks(lo, hi, n * 2)
 
 
 def fmt_tick(v: float) -> str:
@@ -88,7 +88,7 @@ def colour(i: int) -> str:
 
 
 def _frame(title: str, desc: str, height: int, body: Markup) -> Markup:
-    return Markup('<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+    return Markup('<svg class="chart" viewBox="0 0 {w} {h}" '
                   'width="{w}" height="{h}" role="img"><title>{t}</title><desc>{d}</desc>{b}</svg>'
                   ).format(w=WIDTH, h=height, t=title, d=desc, b=body)
 

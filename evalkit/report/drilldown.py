@@ -107,12 +107,18 @@ class QuoteView:
     closest: Optional[str] = None
     similarity: Optional[float] = None
     differs: Optional[str] = None
-    article_span: Optional[tuple[int, int]] = None
+    article_spans: list[tuple[int, int]] = field(default_factory=list)  # one per fragment
     summary_span: Optional[tuple[int, int]] = None
+    counted: bool = True  # False: too short to count (e.g. a one-word scare quote)
+    note: Optional[str] = None
 
     @property
     def words(self) -> str:
         return VERDICT_WORDS.get(self.verdict, self.verdict.replace("_", " "))
+
+    @property
+    def fabricated(self) -> bool:
+        return self.counted and self.verdict != "verbatim"
 
 
 def quote_views(detail: Mapping[str, Any]) -> list[QuoteView]:
@@ -126,12 +132,15 @@ def quote_views(detail: Mapping[str, Any]) -> list[QuoteView]:
         elif isinstance(differs, Mapping):
             differs = json.dumps(differs, ensure_ascii=False)
         sim = _first(q, "similarity", "score")
+        frags = [sp for sp in (_offsets({"span": x}, "") for x in q.get("article_spans") or []) if sp]
+        whole = _offsets(q, "article_") or _offsets(q, "")
         out.append(QuoteView(
             n=i, text=str(_first(q, "quote", "text", default="")), verdict=str(_first(q, "verdict", default="?")),
             closest=_first(q, "closest", "closest_span", "match", "article_span_text"),
             similarity=float(sim) if isinstance(sim, (int, float)) else None,
-            differs=differs, article_span=_offsets(q, "article_") or _offsets(q, ""),
-            summary_span=_offsets(q, "summary_")))
+            differs=differs, article_spans=frags or ([whole] if whole else []),
+            summary_span=_offsets(q, "summary_"), counted=bool(q.get("counted", True)),
+            note=None if q.get("note") is None else str(q["note"])))
     return out
 
 
@@ -205,6 +214,7 @@ class SystemCard:
     numbers: list[NumberView] = field(default_factory=list)
     keypoints: list[KeyPointView] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # (metric family, pretty JSON)
+    kp_threshold: Optional[float] = None
 
     @property
     def error(self) -> Optional[str]:
@@ -218,7 +228,8 @@ class SystemCard:
 
     @property
     def fabricated(self) -> list[QuoteView]:
-        return [q for q in self.quotes if q.verdict != "verbatim"]
+        """Counted quotes that are not verbatim (altered or not found)."""
+        return [q for q in self.quotes if q.fabricated]
 
 
 @dataclass
@@ -242,6 +253,10 @@ class ItemView:
     @property
     def failed(self) -> list[str]:
         return [c.system for c in self.cards if c.error]
+
+    @property
+    def kp_threshold(self) -> Optional[float]:
+        return next((c.kp_threshold for c in self.cards if c.kp_threshold is not None), None)
 
     @property
     def coverage(self) -> list[tuple[str, list[Optional[KeyPointView]]]]:
@@ -283,6 +298,8 @@ def build_item(idx: int, gold_id: str, anchor: str, item: Optional[GoldItem], sy
         card = SystemCard(system=system, index=si, prediction=pred,
                           quotes=quote_views(fam.get("quotes", {})), numbers=number_views(fam.get("numbers", {})),
                           keypoints=keypoint_views(fam.get("keypoints", {})))
+        threshold = fam.get("keypoints", {}).get("threshold")
+        card.kp_threshold = float(threshold) if isinstance(threshold, (int, float)) else None
         card.other = [(name, json.dumps(d, indent=1, ensure_ascii=False, default=str))
                       for name, d in fam.items() if name not in KNOWN_FAMILIES]
         summary = pred.summary if pred is not None and pred.summary else ""
@@ -302,16 +319,15 @@ def quote_anchor(anchor: str, card: SystemCard, q: QuoteView) -> str:
 def _article_spans(article: str, card: SystemCard, anchor: str) -> list[Span]:
     spans = []
     for q in card.quotes:
-        where = q.article_span
-        if where is None and q.verdict == "verbatim":
-            where = _locate(article, q.text)
-        if where is None and q.closest and q.verdict == "altered":
-            where = _locate(article, q.closest)
-        if where is None:
-            continue
+        where = list(q.article_spans)
+        if not where and q.verdict == "verbatim":
+            where = [x for x in [_locate(article, q.text)] if x]
+        if not where and q.closest and q.verdict == "altered":
+            where = [x for x in [_locate(article, q.closest)] if x]
         tip = f"{card.system} Q{q.n}: {q.words}"
-        spans.append(Span(where[0], where[1], q.verdict, tip,
-                          Ref(f"{card.system} Q{q.n}", q.verdict, "#" + quote_anchor(anchor, card, q))))
+        for k, (start, end) in enumerate(where):  # fragments of an elided quote; the label after the last
+            ref = Ref(f"{card.system} Q{q.n}", q.verdict, "#" + quote_anchor(anchor, card, q)) if k == len(where) - 1 else None
+            spans.append(Span(start, end, q.verdict, tip, ref))
     return spans
 
 
