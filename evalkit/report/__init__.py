@@ -13,5 +13,7 @@ from evalkit.rundir import RunDir
 
 def write_reports(rundir: RunDir, *, manifest: Manifest, summary: RunSummary, gold: Optional[GoldSet] = None) -> None:
     from evalkit.report import markdown
+    from evalkit.report.html import write_run_html
 
     rundir.report_md.write_text(markdown.render_run(rundir), encoding="utf-8")
+    write_run_html(rundir, gold=gold)
