@@ -322,3 +322,39 @@ def test_report_command_writes_html(run, page, tmp_path):
 def test_score_writes_the_same_report(run, page):
     """`evalkit score` wrote report.html through write_reports; rendering again gives the same bytes."""
     assert run.report_html.read_text(encoding="utf-8") == page
+
+
+def test_best_is_marked_only_where_systems_differ():
+    from evalkit.records import GoldRef, MetricStat, RunSummary, SystemSummary
+    from evalkit.report.html import leaderboard
+
+    def sys_(**means):
+        return SystemSummary(items=3, ok=3, failed=0, metrics={
+            m: MetricStat(mean=v, ci_low=v, ci_high=v, n=3) for m, v in means.items()})
+
+    summary = RunSummary(run_id="r", gold=GoldRef(name="g", source="g.jsonl", hash="sha256:x", items=3), systems={
+        "a": sys_(rouge1=0.5, quote_fidelity=1.0, length=10.0), "b": sys_(rouge1=0.7, quote_fidelity=1.0, length=12.0),
+        "c": sys_(rouge1=0.7, quote_fidelity=1.0)})
+    board = leaderboard(summary, ["a", "b", "c"], ["rouge1", "quote_fidelity", "length"],
+                        {"rouge1": True, "quote_fidelity": True, "length": False})
+    assert board["best"] == {"rouge1": {"b", "c"}, "length": {"a"}}  # ties share; all-equal has none
+
+
+@pytest.mark.slow
+def test_shipped_gold_with_four_systems_stays_under_3_mb(tmp_path):
+    """The issue's size budget, measured on the real thing: 44 articles × 4 baselines, every
+    metric that writes details (quotes, numbers, key points) plus ROUGE and extractiveness."""
+    from evalkit.pipeline import RunOptions, run_evaluation
+
+    outcome = run_evaluation(RunOptions(systems=["lead", "textrank", "lexrank", "oracle"],
+                                        metrics="rouge,quotes,numbers,keypoints,extractiveness",
+                                        out=tmp_path / "run", use_cache=False, progress=False))
+    html = outcome.rundir.report_html
+    size = html.stat().st_size
+    assert outcome.manifest.gold.items == 44 and len(outcome.summary.systems) == 4
+    page = html.read_text(encoding="utf-8")
+    assert page.count('<details class="item"') == 44
+    assert size < 3_000_000, f"report.html is {size / 1e6:.2f} MB"
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page)
+    assert parser.errors == []

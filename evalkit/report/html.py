@@ -148,7 +148,9 @@ def leaderboard(summary: RunSummary, systems: Sequence[str], metrics: Sequence[s
                  and summary.systems[s].metrics[m].mean is not None}
         if len(means) > 1:
             top = (max if higher.get(m, True) else min)(means.values())
-            best[m] = {s for s, v in means.items() if v == top}
+            winners = {s for s, v in means.items() if v == top}
+            if len(winners) < len(means):  # a column where every system ties has no best
+                best[m] = winners
     rows = []
     for s in systems:
         ss = summary.systems.get(s)
