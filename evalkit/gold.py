@@ -114,7 +114,7 @@ def _decode_lines(path: Path) -> list[str]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8").splitlines()
+        return data.decode("utf-8").split("\n")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1

@@ -35,7 +35,7 @@ def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
         label = "row"
     else:
         rows, label = [], "line"
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦▪–—]|\d{1,3}[.)]|\(\d{1,3}\)|[a-zA-Z][.)](?=\s))\s+")
+_TOKENIZED_STOP = re.compile(r"(?<=\s[.!?])\s+")
 _KP_HEADER = re.compile(
     r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*key[\s_-]*(?:points|takeaways|facts)\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*(?P<rest>.*)$",
     re.IGNORECASE,
@@ -27,11 +28,12 @@ def _segmenter():
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``, in order, stripped; line breaks always end a sentence."""
     out: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        out.extend(s.strip() for s in _segmenter().segment(line) if s.strip())
+    for line in text.split("\n"):
+        # tokenized text (PTB style: "epidemic . ' Their") keeps a space before the full stop,
+        # which pysbd alone does not treat as a boundary next to stray quote marks
+        for piece in _TOKENIZED_STOP.split(line.strip()):
+            if piece.strip():
+                out.extend(s.strip() for s in _segmenter().segment(piece.strip()) if s.strip())
     return out
 
 

@@ -31,9 +31,26 @@ def run(tmp_path_factory) -> RunDir:
     return shared_report_run(tmp_path_factory)
 
 
+def ensure_chromium() -> None:
+    """Install Debian's chromium on a fresh Debian machine (as root) so the README's test
+    command works there; anywhere else the launch below fails with instructions."""
+    import os
+    import shutil
+    import subprocess
+
+    if Path(CHROMIUM).exists() or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, capture_output=True,
+                   timeout=900)
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    ensure_chromium()
 
     with sync_playwright() as p:
         try:

@@ -18,8 +18,8 @@ from evalkit.metrics.base import Metric
 from evalkit.plugins import discover, load_named
 
 GROUP = "evalkit.metrics"
-#: the metrics `evalkit run` uses when none are named: cheap, no model download
-DEFAULT_METRICS = ("rouge",)
+#: the metrics `evalkit run` uses when none are named: cheap, no model (bertscore, keypoints load one)
+DEFAULT_METRICS = ("rouge", "quotes", "numbers")
 _ITEM_SPLIT = re.compile(r",(?![^,:=]*=)")  # a comma not followed by key=value starts a new metric
 
 
@@ -58,17 +58,13 @@ def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None 
     requests: dict[str, MetricRequest] = {}
     for raw in [t.strip() for t in _ITEM_SPLIT.split(text) if t.strip()]:
         head, _, opts_text = raw.partition(":")
-        options: dict[str, Any] = dict(configured.get(head, {}))
+        family, only = (head, None) if head in families else (_family_of_output(head, families), (head,))
+        options: dict[str, Any] = dict(configured.get(family, {}))
         for pair in [p for p in opts_text.split(",") if p.strip()]:
             if "=" not in pair:
                 raise UsageError(f"metric option {pair!r} in {raw!r} is not key=value")
             k, _, v = pair.partition("=")
             options[k.strip()] = v.strip()
-        if head in families:
-            family, only = head, None
-        else:
-            family = _family_of_output(head, families)
-            only = (head,)
         prev = requests.get(family)
         if prev is not None:
             merged_only = None if prev.only is None or only is None else tuple(dict.fromkeys(prev.only + only))

@@ -57,8 +57,8 @@ class RougeConfig(MetricConfig):
         "default", description="default: rouge-score's [a-z0-9] tokenizer; unicode: every script")
     summary_split: Literal["pysbd", "newline"] = Field(
         "pysbd", description="how the summary is cut into lines for rougeLsum")
-    reference_split: Literal["newline", "pysbd"] = Field(
-        "newline", description="how references are cut into lines for rougeLsum (key points: one per line)")
+    reference_split: Literal["pysbd", "newline"] = Field(
+        "pysbd", description="how references are cut into lines for rougeLsum (line breaks always cut: key points stay one per line)")
     multi_ref: Literal["mean", "max"] = Field("mean", description="aggregate over several references")
 
 
