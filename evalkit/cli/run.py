@@ -40,7 +40,8 @@ def _render(outcome: RunOutcome, as_json: bool, quiet: bool = False) -> None:
         return
     for w in outcome.warnings:
         err.print(f"[bold yellow]warning:[/] {w}")
-    out.print(leaderboard_table(outcome.summary, title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items"))
+    out.print(leaderboard_table(outcome.summary, title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items",
+                                scores=outcome.rundir.read_scores()))
     out.print(f"run directory: {outcome.rundir.path}")
 
 

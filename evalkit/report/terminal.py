@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
+
+import pandas as pd
 
 from rich.table import Table
 
@@ -29,14 +31,35 @@ def leaderboard_rows(summary: RunSummary) -> list[dict[str, Any]]:
     return rows
 
 
-def leaderboard_table(summary: RunSummary, title: str | None = None) -> Table:
+def worse_than_best(summary: RunSummary, scores: Optional[pd.DataFrame], alpha: float = 0.05) -> dict[str, set[str]]:
+    """Per metric, the systems significantly worse than the column's best (paired permutation
+    test of each system against the best, Holm-adjusted across those comparisons)."""
+    from evalkit.compare import compare_frame, higher_is_better
+
+    marks: dict[str, set[str]] = {}
+    if scores is None or len(summary.systems) < 2:
+        return marks
+    for m in headline_metrics(summary):
+        means = [(st.mean, s) for s, ss in summary.systems.items()
+                 if (st := ss.metrics.get(m)) is not None and st.mean is not None]
+        if len(means) < 2:
+            continue
+        best = (max if higher_is_better(m, summary.metrics) else min)(means, key=lambda t: t[0])[1]
+        pairs = [(best, s) for _, s in means if s != best]
+        comparisons = compare_frame(scores, pairs, [m], summary.metrics, run_id=summary.run_id, alpha=alpha,
+                                    confidence=summary.confidence, n_resamples=2000, seed=summary.seed)
+        marks[m] = {p.system_b for p in comparisons for x in p.metrics if x.metric == m and x.significant}
+    return marks
+
+
+def leaderboard_table(summary: RunSummary, title: str | None = None, scores: Optional[pd.DataFrame] = None) -> Table:
+    """Rows: systems; cells: mean ± half-width of the CI; ▼ = significantly worse than the best."""
     metrics = headline_metrics(summary)
-    best = {}
-    for m in metrics:
-        means = [s.metrics[m].mean for s in summary.systems.values() if m in s.metrics and s.metrics[m].mean is not None]
-        best[m] = max(means) if means else None
-    table = Table(title=title, caption=f"mean [{summary.confidence:.0%} bootstrap CI]; * best in column; "
-                  "n/a = not applicable (e.g. no quotes)", caption_justify="left")
+    worse = worse_than_best(summary, scores)
+    caption = f"mean ± half-width of the {summary.confidence:.0%} bootstrap CI; n/a = not applicable (e.g. no quotes)"
+    if worse:
+        caption += "; ▼ significantly worse than the column's best (paired permutation test, Holm, α = 0.05)"
+    table = Table(title=title, caption=caption, caption_justify="left")
     table.add_column("system", style="bold")
     for m in metrics:
         table.add_column(m, justify="right")
@@ -49,9 +72,8 @@ def leaderboard_table(summary: RunSummary, title: str | None = None) -> Table:
             if st is None or st.mean is None:
                 cells.append("n/a")
                 continue
-            mark = "*" if best[m] is not None and st.mean == best[m] and len(summary.systems) > 1 else " "
-            ci = f" [{st.ci_low:.3f}, {st.ci_high:.3f}]" if st.ci_low is not None else ""
-            cells.append(f"{st.mean:.3f}{ci}{mark}")
+            ci = f" ±{(st.ci_high - st.ci_low) / 2:.3f}" if st.ci_low is not None and st.ci_high is not None else ""
+            cells.append(f"{st.mean:.3f}{ci}" + (" ▼" if name in worse.get(m, set()) else ""))
         cells.append(str(s.ok))
         cells.append(f"[red]{s.failed}[/]" if s.failed else "0")
         table.add_row(*cells)
