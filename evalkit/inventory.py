@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evalkit.backends import available_backends
 from evalkit.metrics import DEFAULT_METRICS, available_metrics
 from evalkit.plugins import discover
 
@@ -30,9 +29,22 @@ def _source(group: str, name: str) -> str:
 
 
 def backend_inventory() -> list[dict[str, Any]]:
-    return [{"name": name, "source": _source("evalkit.backends", name),
-             "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " "), "options": _options(cls.Options)}
-            for name, cls in available_backends().items()]
+    """Every installed backend; a plug-in that fails to load is listed with its error."""
+    from evalkit.backends import backend_class
+    from evalkit.errors import UsageError
+
+    rows = []
+    for name in discover("evalkit.backends"):
+        try:
+            cls = backend_class(name)
+        except UsageError as e:
+            rows.append({"name": name, "source": _source("evalkit.backends", name),
+                         "description": f"FAILED TO LOAD: {e}", "options": []})
+            continue
+        rows.append({"name": name, "source": _source("evalkit.backends", name),
+                     "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " "),
+                     "options": _options(cls.Options)})
+    return rows
 
 
 def metric_inventory() -> list[dict[str, Any]]:
