@@ -19,7 +19,8 @@ from evalkit.errors import EvalkitError
 #: set by the ``--debug`` root option: show tracebacks instead of one-line errors
 STATE = {"debug": os.environ.get("EVALKIT_DEBUG") == "1"}
 
-out = Console(highlight=False, soft_wrap=True)
+# Not a terminal (pipes, CI logs, files): do not squeeze tables into 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")]
