@@ -60,7 +60,7 @@ def test_json_list_csv_parquet_give_the_same_gold(tmp_path):
 
 
 def test_local_hf_dataset_with_field_mapping(tmp_path):
-    datasets = pytest.importorskip("datasets")  # a runtime dependency: present in every install
+    import datasets  # a runtime dependency: present in every install
     ds = datasets.Dataset.from_dict({
         "id": ["x1", "x2"],
         "article": ["The council met on Monday. It voted to close two libraries.", "Rain fell. Rivers rose."],

@@ -346,7 +346,7 @@ def test_property_one_word_replaced_is_never_verbatim(words, data, new):
 
 def _summeval_articles() -> list[str]:
     if not SUMMEVAL.exists():
-        pytest.skip(f"{SUMMEVAL} is not present (shared data folder)")
+        pytest.fail(f"{SUMMEVAL} is not present (the shared data folder must sit beside the repo)")
     docs: dict[str, str] = {}
     with SUMMEVAL.open(encoding="utf-8") as f:
         for line in f:
@@ -389,7 +389,7 @@ def test_summeval_lead3_never_misquotes_and_gpt2_does():
     """Tokenized SummEval summaries against the tokenized source: the LEAD-3 baseline (M0)
     copies its quotations, the zero-shot GPT-2 system (M20) often invents them."""
     if not SUMMEVAL.exists():
-        pytest.skip(f"{SUMMEVAL} is not present (shared data folder)")
+        pytest.fail(f"{SUMMEVAL} is not present (the shared data folder must sit beside the repo)")
     rows = [json.loads(line) for line in SUMMEVAL.open(encoding="utf-8")]
     pairs = [Pair(r["system_id"], r["doc_id"], r["summary"], r["source"], ()) for r in rows
              if r["system_id"] in ("M0", "M20")]

@@ -65,7 +65,6 @@ def test_equals_rouge_score_on_the_gold_set():
             assert abs(res.values[t + "_r"] - expected[t].recall) <= 1e-9
 
 
-@pytest.mark.skipif(not SUMMEVAL.is_file(), reason="shared data missing")
 def test_equals_rouge_score_on_summeval():
     rows = [json.loads(line) for _, line in zip(range(60), open(SUMMEVAL, encoding="utf-8"))]
     direct = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
