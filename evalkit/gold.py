@@ -48,7 +48,7 @@ def load_gold(spec: str | Path, *, fields: Mapping[str, str] | None = None, name
         raise InputError("is a directory; give a .jsonl, .json, .csv or .parquet file (or hf:PATH for a saved dataset)", path=text)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        rows = _read_jsonl(path)
+        rows = read_jsonl(path)
     elif suffix == ".json":
         rows = _read_json(path)
     elif suffix in (".csv", ".tsv"):
@@ -109,7 +109,8 @@ def _validate_item(record: dict, source: str, n: int, row_label: str) -> GoldIte
 
 # --- readers: yield (line-or-row number, raw record) ----------------------------------------
 
-def _decode_lines(path: Path) -> list[str]:
+def decode_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 file (a BOM is dropped); bad bytes are located by line and column."""
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -121,9 +122,10 @@ def _decode_lines(path: Path) -> list[str]:
         raise InputError(f"not UTF-8: byte 0x{data[e.start]:02x} at column {col}", path=str(path), line=line) from None
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
+def read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    """(line number, parsed value) of every non-blank line; bad JSON is located."""
     rows = []
-    for n, line in enumerate(_decode_lines(path), 1):
+    for n, line in enumerate(decode_lines(path), 1):
         if not line.strip():
             continue
         try:
@@ -134,7 +136,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
 
 
 def _read_json(path: Path) -> list[tuple[int, Any]]:
-    text = "\n".join(_decode_lines(path))
+    text = "\n".join(decode_lines(path))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -177,7 +179,7 @@ def _read_csv(path: Path, sep: str) -> list[tuple[int, Any]]:
     import csv
     import io
 
-    text = "\n".join(_decode_lines(path))
+    text = "\n".join(decode_lines(path))
     reader = csv.DictReader(io.StringIO(text), delimiter=sep)
     try:
         records = [dict(r) for r in reader]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import InputError
+from evalkit.gold import decode_lines, read_jsonl
 from evalkit.records import GoldSet, Prediction
 from evalkit.text import parse_key_points
 
@@ -25,23 +25,13 @@ def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path=str(path))
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 (byte {e.start})", path=str(path)) from None
     if path.suffix.lower() in (".csv", ".tsv"):
+        text = "\n".join(decode_lines(path))
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
         rows = [(n, dict(r)) for n, r in enumerate(reader, 2)]
         label = "row"
     else:
-        rows, label = [], "line"
-        for n, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((n, json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise InputError(f"invalid JSON: {e.msg} at column {e.colno}", path=str(path), line=n) from None
+        rows, label = read_jsonl(path), "line"
     if not rows:
         raise InputError("the file holds no predictions", path=str(path))
     items = gold.by_id()
