@@ -32,7 +32,7 @@ from pydantic import Field
 
 from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, ModelRef, TextEncoder, default_num_layers, model_label,
+from evalkit.metrics.embeddings import (DEFAULT_MODEL, EncoderModel, ModelRef, TextEncoder, default_num_layers, model_label,
                                         resolve_model, shared_encoder)
 from evalkit.records import MetricSpec
 
@@ -70,7 +70,7 @@ def models_with_baseline(lang: str) -> list[str]:
     return sorted(str(p.relative_to(root))[: -len(".tsv")] for p in root.rglob("*.tsv")) if root.is_dir() else []
 
 
-class BertScore(Metric):
+class BertScore(EncoderModel, Metric):
     name = "bertscore"
     Config = BertScoreConfig
     heavy = True
@@ -93,14 +93,6 @@ class BertScore(Metric):
 
     def headline(self) -> list[str]:
         return ["bertscore_f1"]
-
-    @cached_property
-    def model_ref(self) -> ModelRef:
-        return resolve_model(self.config.model)
-
-    @cached_property
-    def num_layers(self) -> int:
-        return self.config.num_layers if self.config.num_layers is not None else default_num_layers(self.model_ref)
 
     def encoder(self, context: ScoringContext) -> TextEncoder:
         encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device)

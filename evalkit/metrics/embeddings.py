@@ -19,6 +19,8 @@ torch, transformers and bert_score are imported inside functions only.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import hashlib
 import importlib.util
 import json
@@ -145,6 +147,20 @@ def default_num_layers(ref: ModelRef) -> int:
     if layers is None:
         raise UsageError(f"cannot tell how many layers model {ref.label!r} has; give num_layers=N")
     return layers
+
+
+class EncoderModel:
+    """For metrics configured with ``model`` and ``num_layers``: the resolved model and layer."""
+
+    config: Any
+
+    @cached_property
+    def model_ref(self) -> ModelRef:
+        return resolve_model(self.config.model)
+
+    @cached_property
+    def num_layers(self) -> int:
+        return self.config.num_layers if self.config.num_layers is not None else default_num_layers(self.model_ref)
 
 
 def model_layer_count(ref: ModelRef) -> Optional[int]:

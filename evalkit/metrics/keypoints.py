@@ -32,7 +32,7 @@ from typing import Any, Literal, Optional, Sequence
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, ModelRef, TextEncoder, default_num_layers,
+from evalkit.metrics.embeddings import (DEFAULT_MODEL, EncoderModel, ModelRef, TextEncoder, default_num_layers,
                                         resolve_model, shared_encoder)
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
@@ -56,21 +56,13 @@ def summary_sentences(summary: str) -> list[str]:
     return [s for s in (strip_bullet(x) for x in split_sentences(summary)) if s]
 
 
-class KeyPointCoverage(Metric):
+class KeyPointCoverage(EncoderModel, Metric):
     name = "keypoints"
     Config = KeyPointConfig
     heavy = True
 
     def outputs(self) -> list[str]:
         return ["kp_recall"]
-
-    @cached_property
-    def model_ref(self) -> ModelRef:
-        return resolve_model(self.config.model)
-
-    @cached_property
-    def num_layers(self) -> int:
-        return self.config.num_layers if self.config.num_layers is not None else default_num_layers(self.model_ref)
 
     def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         lists = [self._key_point_lists(p) for p in pairs]
