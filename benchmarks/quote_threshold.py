@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/quote_threshold.py   (about 5 s)
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from collections import defaultdict
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from evalkit.quote_match import ArticleIndex
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "summeval.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "summeval.jsonl.gz"
 
 
 def pct(xs: list[float], p: float) -> str:
@@ -28,7 +29,7 @@ def pct(xs: list[float], p: float) -> str:
 
 
 def main() -> None:
-    docs = list({r["doc_id"]: r["source_raw"] for r in map(json.loads, DATA.open(encoding="utf-8"))}.values())
+    docs = list({r["doc_id"]: r["source_raw"] for r in map(json.loads, gzip.open(DATA, "rt", encoding="utf-8"))}.values())
     indexes = [ArticleIndex(d) for d in docs]
     rng = random.Random(0)
     sims: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))

@@ -17,9 +17,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from evalkit.errors import UsageError
 from evalkit.records import GoldItem

@@ -9,8 +9,9 @@ pairs of each metric (metrics are separate questions and are not adjusted across
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import pandas as pd
 from pydantic import Field
@@ -81,7 +82,7 @@ def higher_is_better(metric: str, specs: Sequence[MetricSpec]) -> bool:
         if metric in spec.outputs:
             try:
                 return metric not in metric_class(spec.name).lower_is_better
-            except Exception:  # noqa: BLE001 - plug-in not installed here: assume the usual direction
+            except Exception:
                 return True
     return True
 
@@ -240,7 +241,7 @@ def _compare_pairs(pairs: Sequence[tuple[Side, Side]], scores_a: pd.DataFrame, s
                    metrics: Sequence[str], specs: Sequence[MetricSpec], *, alpha: float, confidence: float,
                    n_resamples: int, seed: int) -> list[PairComparison]:
     raw: dict[tuple[int, str], tuple] = {}
-    for i, ((ra, sa, la), (rb, sb, lb)) in enumerate(pairs):
+    for i, ((ra, sa, _la), (rb, sb, _lb)) in enumerate(pairs):
         for metric in metrics:
             va, vb = paired_frame(scores_a, sa, scores_b, sb, metric)
             higher = higher_is_better(metric, specs)

@@ -53,7 +53,7 @@ class GateRule(BaseModel):
     significance: Optional[float] = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _check(self) -> "GateRule":
+    def _check(self) -> GateRule:
         if self.min is None and self.max is None and self.max_drop is None:
             raise ValueError("give at least one of min, max, max_drop")
         if self.min is not None and self.max is not None and self.min > self.max:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from pydantic import ValidationError
 

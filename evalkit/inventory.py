@@ -51,7 +51,9 @@ def metric_inventory() -> list[dict[str, Any]]:
     rows = []
     for name, cls in available_metrics().items():
         metric = cls()
+        head = metric.headline()
+        extra = [o for o in metric.outputs() if o not in head]
         rows.append({"name": name, "source": _source("evalkit.metrics", name),
-                     "outputs": ", ".join(metric.headline()) + (" (+ " + ", ".join(o for o in metric.outputs() if o not in metric.headline()) + ")" if set(metric.outputs()) - set(metric.headline()) else ""),
+                     "outputs": ", ".join(head) + (f" (+ {', '.join(extra)})" if extra else ""),
                      "default": name in DEFAULT_METRICS, "heavy": cls.heavy, "options": _options(cls.Config)})
     return rows

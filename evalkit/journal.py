@@ -9,8 +9,9 @@ kept, a fragment is cut off) so that appended rows never glue onto it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable, Optional
+from typing import IO, Optional
 
 from pydantic import ValidationError
 

@@ -20,12 +20,14 @@ the tests reproduce (G-Eval Table 1, ROUGE rows, within 0.005).
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Literal, Optional
 
 from evalkit.errors import InputError, UsageError
 from evalkit.metrics import MetricRequest, Pair, ScoringContext, metric_class, parse_metrics
@@ -112,7 +114,9 @@ def load_rows(path: str | Path, human: Sequence[str]) -> list[MetaRow]:
     """Read and validate the meta-evaluation file (errors name file, line and field)."""
     p = str(path)
     try:
-        handle = open(path, encoding="utf-8")
+        # .gz is read transparently (the SummEval fixture ships compressed)
+        handle = (gzip.open(path, "rt", encoding="utf-8") if p.endswith(".gz")
+                  else open(path, encoding="utf-8"))
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", path=p) from None
     rows: list[MetaRow] = []

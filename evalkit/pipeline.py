@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from evalkit import __version__
 from evalkit.backends import backend_class, parse_system, redact
@@ -24,7 +25,7 @@ from evalkit.metrics import DEFAULT_METRICS, build_metric, metric_class, parse_m
 from evalkit.predictions_io import read_predictions_file
 from evalkit.records import GoldRef, GoldSet, Manifest, Prediction, RunSummary, SystemSpec
 from evalkit.rundir import RunDir
-from evalkit.scoring import ScoringResult, Scorer, build_scorers, score_predictions
+from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predictions
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
 _VERSIONED = ("rouge-score", "bert-score", "pysbd", "transformers", "torch", "pandas", "scipy", "numpy",

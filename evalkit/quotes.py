@@ -75,7 +75,7 @@ class Quote:
     open_mark: str
     close_mark: str
     depth: int = 0
-    nested: tuple["Quote", ...] = field(default=())
+    nested: tuple[Quote, ...] = field(default=())
 
     @property
     def inner_start(self) -> int:
@@ -90,7 +90,7 @@ class Quote:
         """Words of the quotation, not counting ``[bracketed]`` editorial insertions."""
         return count_words(_BRACKETED.sub(" ", self.text))
 
-    def flatten(self) -> list["Quote"]:
+    def flatten(self) -> list[Quote]:
         """This quotation followed by all quotations nested in it (depth first)."""
         out = [self]
         for q in self.nested:

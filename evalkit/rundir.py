@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pandas as pd
 from pydantic import ValidationError
@@ -40,14 +40,14 @@ class RunDir:
     path: Path
 
     @classmethod
-    def create(cls, out: Path | None = None, *, root: Path | None = None, run_id: str | None = None) -> "RunDir":
+    def create(cls, out: Path | None = None, *, root: Path | None = None, run_id: str | None = None) -> RunDir:
         """``out`` is the run directory itself; by default ``<root>/<new id>`` (root: reports/runs)."""
         path = Path(out) if out is not None else Path(root or DEFAULT_RUNS_ROOT) / (run_id or new_run_id())
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 
     @classmethod
-    def open(cls, path: Path | str) -> "RunDir":
+    def open(cls, path: Path | str) -> RunDir:
         p = Path(path)
         if not (p / "manifest.json").is_file():
             raise UsageError(f"{p} is not a run directory (no manifest.json)")

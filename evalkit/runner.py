@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -49,7 +50,7 @@ def run_systems(
     systems: list[SystemSpec],
     rundir: RunDir,
     *,
-    cache: "PredictionCache | None",
+    cache: PredictionCache | None,
     max_errors: int | None = None,
     progress: bool = True,
     redo_errors: bool = False,
@@ -119,7 +120,7 @@ def run_systems(
         for backend in backends.values():
             try:
                 backend.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+            except Exception:
                 pass
         journal.close()
     return [done[(s.name, it.id)] for s in systems for it in gold.items]
@@ -164,7 +165,7 @@ def _run_system(spec: SystemSpec, backend: Backend, todo: list[GoldItem], journa
                 summary, error = backend.summarize(item), None
             except EvalkitError:
                 raise
-            except Exception as e:  # noqa: BLE001 - any backend failure is that row's error
+            except Exception as e:
                 summary, error = None, e
             finish(item, summary, error, time.perf_counter() - t0)
 
@@ -180,7 +181,7 @@ def _run_batches(backend: Backend, items: Sequence[GoldItem], finish: Callable[.
                 raise BackendError(f"summarize_batch returned {len(results)} results for {len(chunk)} items")
         except EvalkitError:
             raise
-        except Exception as e:  # noqa: BLE001 - the whole chunk failed
+        except Exception as e:
             results = [e] * len(chunk)
         each = (time.perf_counter() - t0) / len(chunk)
         for item, res in zip(chunk, results):
@@ -201,7 +202,7 @@ async def _run_async(backend: Backend, items: Sequence[GoldItem], finish: Callab
                 summary, error = await backend.asummarize(item), None
             except EvalkitError:
                 raise
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 summary, error = None, e
             finish(item, summary, error, time.perf_counter() - t0)
 

@@ -7,8 +7,9 @@ counted as failures in the summary, never as zeros.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Optional
 
 import pandas as pd
 

@@ -29,8 +29,9 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import pandas as pd

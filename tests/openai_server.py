@@ -69,7 +69,7 @@ class FakeOpenAI:
         with self._lock:
             self._by_title[title].extend(faults)
 
-    def start(self, port: int = 0) -> "FakeOpenAI":
+    def start(self, port: int = 0) -> FakeOpenAI:
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True).start()
         self._server = self._call(asyncio.start_server(self._serve, "127.0.0.1", port))

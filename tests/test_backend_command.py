@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from runner_fixtures import make_gold, make_item
 
 from evalkit.backends.command import Command

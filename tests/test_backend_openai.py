@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
-
 from openai_server import FakeOpenAI, openai_server  # noqa: F401 - fixture
 from runner_fixtures import make_gold, make_item
 
@@ -220,10 +219,10 @@ def test_completion_without_content_is_a_row_error():
 
 
 def test_named_system_from_evalkit_toml_through_the_cli(openai_server, tmp_path, monkeypatch):
+    from runner_fixtures import write_gold_jsonl
     from typer.testing import CliRunner
 
     from evalkit.cli import app
-    from runner_fixtures import write_gold_jsonl
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))

@@ -7,7 +7,6 @@ the model to a temp dir, which the backend loads like any local checkpoint.
 from __future__ import annotations
 
 import pytest
-
 from runner_fixtures import make_gold, make_item
 
 from evalkit.backends.registry import build_backend

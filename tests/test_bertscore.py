@@ -12,13 +12,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tiny_bert import build_tiny_bert, summeval_rows
 
 from evalkit.errors import UsageError
 from evalkit.metrics import Pair, ScoringContext, build_metric
 from evalkit.metrics.bertscore import BertScore
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, DEFAULT_MODEL_SHA256, TextEncoder, resolve_model,
-                                        verify_sha256)
-from tiny_bert import build_tiny_bert, summeval_rows
+from evalkit.metrics.embeddings import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, TextEncoder, resolve_model, verify_sha256
 
 pytestmark = pytest.mark.timeout(300)
 

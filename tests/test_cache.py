@@ -6,10 +6,9 @@ import json
 import sqlite3
 
 import pytest
-from typer.testing import CliRunner
-
 from openai_server import FakeOpenAI, openai_server  # noqa: F401 - fixture
 from runner_fixtures import make_gold
+from typer.testing import CliRunner
 
 from evalkit.cache import PredictionCache, cache_dir, cache_key, default_cache
 from evalkit.cli import app

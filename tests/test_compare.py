@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
+from judge_fixtures import invoke, make_run, noisy
 
 from evalkit.baseline import load_baseline
 from evalkit.compare import compare_runs
 from evalkit.rundir import RunDir
-from judge_fixtures import invoke, make_run, noisy
 
 N = 50
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from openai_server import FakeOpenAI
 from runner_fixtures import make_gold, write_gold_jsonl
 

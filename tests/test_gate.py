@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from judge_fixtures import LowerIsBetter, invoke, make_run, noisy
 
 from evalkit.errors import InputError, UsageError
 from evalkit.gate import parse_gate, run_gate
-from judge_fixtures import LowerIsBetter, invoke, make_run, noisy
 
 N = 40
 

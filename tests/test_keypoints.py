@@ -4,11 +4,11 @@ embeddings shared with BERTScore through the ScoringContext; fallbacks and edge 
 from __future__ import annotations
 
 import pytest
+from tiny_bert import build_tiny_bert
 
 from evalkit.metrics import Pair, ScoringContext, build_metric
 from evalkit.metrics.embeddings import TextEncoder, resolve_model
 from evalkit.metrics.keypoints import DEFAULT_THRESHOLD, KeyPointCoverage, summary_sentences
-from tiny_bert import build_tiny_bert
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import numpy as np
+from judge_fixtures import invoke, make_run, noisy
 
 from evalkit.gate import evaluate_gate, parse_gate
 from evalkit.report.markdown import esc, render_gate, render_run, write_gate_markdown
-from judge_fixtures import invoke, make_run, noisy
 
 N = 40
 

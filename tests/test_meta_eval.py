@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from tiny_bert import SUMMEVAL, build_tiny_bert, summeval_rows
 from typer.testing import CliRunner
 
 from evalkit.cli import app
 from evalkit.errors import InputError, UsageError
 from evalkit.meta_eval import MetaRow, correlate, load_rows, run_meta_eval
-from tiny_bert import SUMMEVAL, build_tiny_bert, summeval_rows
 
 HUMAN = ["coherence", "consistency", "fluency", "relevance"]
 #: G-Eval (Liu et al., EMNLP 2023) Table 1, summary-level Spearman ρ / Kendall τ on SummEval;

@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from runner_fixtures import make_gold, write_gold_jsonl
 
 PLUGIN = '''

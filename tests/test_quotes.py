@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from summeval_data import summeval_articles, summeval_rows
 
 from evalkit.errors import UsageError
 from evalkit.metrics import ScoringContext, build_metric
 from evalkit.metrics.base import Pair
 from evalkit.quote_match import ArticleIndex, check_quote, normalize
 from evalkit.quotes import all_quotes, extract_quotes
-
-SUMMEVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "summeval.jsonl"
 
 # ---------------------------------------------------------------- extraction
 
@@ -345,14 +342,7 @@ def test_property_one_word_replaced_is_never_verbatim(words, data, new):
 # ---------------------------------------------------------------- real articles (SummEval source_raw)
 
 def _summeval_articles() -> list[str]:
-    if not SUMMEVAL.exists():
-        pytest.fail(f"{SUMMEVAL} is not present (the shared data folder must sit beside the repo)")
-    docs: dict[str, str] = {}
-    with SUMMEVAL.open(encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            docs.setdefault(row["doc_id"], row["source_raw"])
-    return list(docs.values())
+    return summeval_articles("source_raw")
 
 
 def test_quotes_cut_from_real_articles_are_verbatim():
@@ -388,9 +378,7 @@ def test_quotes_cut_from_real_articles_are_verbatim():
 def test_summeval_lead3_never_misquotes_and_gpt2_does():
     """Tokenized SummEval summaries against the tokenized source: the LEAD-3 baseline (M0)
     copies its quotations, the zero-shot GPT-2 system (M20) often invents them."""
-    if not SUMMEVAL.exists():
-        pytest.fail(f"{SUMMEVAL} is not present (the shared data folder must sit beside the repo)")
-    rows = [json.loads(line) for line in SUMMEVAL.open(encoding="utf-8")]
+    rows = summeval_rows()
     pairs = [Pair(r["system_id"], r["doc_id"], r["summary"], r["source"], ()) for r in rows
              if r["system_id"] in ("M0", "M20")]
     scores = build_metric("quotes", {"case": "insensitive"}).score(pairs, ScoringContext())

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from report_fixtures import FAILED, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 
 from evalkit.rundir import RunDir
-from report_fixtures import FAILED, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def browser():
     with sync_playwright() as p:
         try:
             b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        except Exception as e:  # noqa: BLE001 - turn any launch failure into a loud, explained failure
+        except Exception as e:
             pytest.fail(f"cannot start Chromium at {CHROMIUM} ({type(e).__name__}: {e}); "
                         "install Debian's chromium package: apt-get update && apt-get install -y chromium",
                         pytrace=False)

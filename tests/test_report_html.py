@@ -17,6 +17,7 @@ import html5lib
 import numpy as np
 import pytest
 from markupsafe import Markup
+from report_fixtures import FAILED, GOLD, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 from typer.testing import CliRunner
 
 from evalkit.cli import app
@@ -25,7 +26,6 @@ from evalkit.report import charts
 from evalkit.report.drilldown import Ref, Span, anchor_for, highlight, keypoint_views, number_views, quote_views
 from evalkit.report.html import environment, render_run_html, script_json, significance_matrices
 from evalkit.rundir import RunDir
-from report_fixtures import FAILED, GOLD, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +263,7 @@ def test_leaderboard_marks_the_best_and_counts_errors(run, page):
     rows = re.findall(r"<tr>\s*<th scope=\"row\" data-v=\"([^\"]*)\">.*?</tr>", board, re.S)
     assert len(rows) == 4
     best = max(summary.systems, key=lambda s: summary.systems[s].metrics["rouge1"].mean)
-    best_row = re.search(r'data-v="%s">.*?</tr>' % re.escape(best), board, re.S).group(0)
+    best_row = re.search(rf'data-v="{re.escape(best)}">.*?</tr>', board, re.S).group(0)
     first_cell = re.search(r'<td class="num( best)?" data-v="([^"]+)"', best_row)
     assert first_cell.group(1) == " best" and float(first_cell.group(2)) == summary.systems[best].metrics["rouge1"].mean
     st = summary.systems[best].metrics["rouge1"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer, tokenizers
+from summeval_data import summeval_rows
 
 from evalkit.gold import load_gold
 from evalkit.metrics import Pair, ScoringContext, build_metric
@@ -15,7 +15,6 @@ from evalkit.metrics.rouge import ROUGE_TYPES, UnicodeTokenizer
 from evalkit.text import split_sentences
 
 REPO = Path(__file__).resolve().parents[1]
-SUMMEVAL = REPO.parent / "shared" / "data" / "summeval.jsonl"
 
 
 def pair(summary, refs, source="src"):
@@ -66,7 +65,7 @@ def test_equals_rouge_score_on_the_gold_set():
 
 
 def test_equals_rouge_score_on_summeval():
-    rows = [json.loads(line) for _, line in zip(range(60), open(SUMMEVAL, encoding="utf-8"))]
+    rows = summeval_rows(60)
     direct = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     metric = build_metric("rouge", {"summary_split": "newline", "reference_split": "newline"})
     pairs = [pair(r["summary"], r["references"][:3], r["source"]) for r in rows]

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from rich.console import Console
-
 from runner_fixtures import AsyncSleeper, make_gold, read_calls
 
 from evalkit.cache import PredictionCache

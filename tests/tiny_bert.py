@@ -7,17 +7,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-SUMMEVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "summeval.jsonl"
-
-
-def summeval_rows(n: int) -> list[dict]:
-    rows = []
-    with open(SUMMEVAL, encoding="utf-8") as f:
-        for line in f:
-            rows.append(json.loads(line))
-            if len(rows) == n:
-                break
-    return rows
+from summeval_data import SUMMEVAL, summeval_rows  # noqa: F401 - re-exported for the tests
 
 
 def build_tiny_bert(path: Path, *, max_length: Optional[int] = 512, layers: int = 2, seed: int = 0) -> Path:

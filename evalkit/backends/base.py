@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, ClassVar, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Optional
+from email.utils import parsedate_to_datetime
+from typing import Any, Optional
 
 import httpx
 

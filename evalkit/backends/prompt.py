@@ -10,8 +10,8 @@ to a model. The ``prompt`` option of a backend is either such a template (it con
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from evalkit.errors import UsageError
 from evalkit.records import GoldItem

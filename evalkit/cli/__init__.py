@@ -11,8 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from evalkit import __version__
-from evalkit.cli import _common, cache, gold, info, judge, run
-from evalkit.cli import meta
+from evalkit.cli import _common, cache, gold, info, judge, meta, run
 
 app = typer.Typer(
     name="evalkit",

@@ -9,8 +9,9 @@ the ``evalkit.metrics`` entry-point group.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict
 

@@ -24,16 +24,21 @@ import contextlib
 import importlib.util
 import io
 import math
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Literal, Optional
 
 from pydantic import Field
 
 from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, EncoderModel, ModelRef, TextEncoder, default_num_layers, model_label,
-                                        resolve_model, shared_encoder)
+from evalkit.metrics.embeddings import (
+    DEFAULT_MODEL,
+    EncoderModel,
+    TextEncoder,
+    model_label,
+    shared_encoder,
+)
 from evalkit.records import MetricSpec
 
 OUTPUTS = ("bertscore_p", "bertscore_r", "bertscore_f1")

@@ -19,18 +19,17 @@ torch, transformers and bert_score are imported inside functions only.
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import hashlib
 import importlib.util
 import json
 import os
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 from evalkit.errors import UsageError
 
@@ -195,7 +194,7 @@ def hub_offline(active: bool = True) -> Iterator[None]:
 
         saved_const = constants.HF_HUB_OFFLINE
         constants.HF_HUB_OFFLINE = True
-    except Exception:  # noqa: BLE001 - an older/newer huggingface_hub without the constant
+    except Exception:
         constants = None
     try:
         yield

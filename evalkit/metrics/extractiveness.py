@@ -22,7 +22,8 @@ then come closer to published Newsroom numbers, but commas and full stops inflat
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple, Optional
 
 from pydantic import Field
 

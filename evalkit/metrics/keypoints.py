@@ -26,14 +26,13 @@ with neither, ``kp_recall`` is not applicable. An empty summary covers nothing (
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Any, Literal, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal, Optional
 
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (DEFAULT_MODEL, EncoderModel, ModelRef, TextEncoder, default_num_layers,
-                                        resolve_model, shared_encoder)
+from evalkit.metrics.embeddings import DEFAULT_MODEL, EncoderModel, TextEncoder, shared_encoder
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
 
@@ -100,7 +99,7 @@ class KeyPointCoverage(EncoderModel, Metric):
         lists = [summary_sentences(ref) for ref in pair.references]
         return [kps for kps in lists if kps]
 
-    def _match(self, key_points: list[str], sentences: list[str], vectors: "_Vectors") -> list[dict[str, Any]]:
+    def _match(self, key_points: list[str], sentences: list[str], vectors: _Vectors) -> list[dict[str, Any]]:
         out = []
         for kp in key_points:
             best, sim = None, None

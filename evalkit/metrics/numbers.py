@@ -25,7 +25,7 @@ its normalized value, whether and where (character offsets) the article supports
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 

@@ -17,7 +17,8 @@ outer one's check and are not counted again (``check_nested=true`` counts them t
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import Field
 

@@ -7,8 +7,9 @@ family is built and only those outputs kept) and options (``rouge:tokenizer=unic
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from pydantic import ValidationError
 

@@ -14,8 +14,9 @@ and a warning is raised whenever it discards a large share of a text's character
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Literal
 
 from pydantic import Field
 

@@ -9,8 +9,9 @@ point its own ``<title>``, so the data stays readable by hovering and by screen 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 from markupsafe import Markup
 

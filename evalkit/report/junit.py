@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from evalkit.gate import GateReport
 
 
-def gate_junit(report: "GateReport") -> ET.ElementTree:
+def gate_junit(report: GateReport) -> ET.ElementTree:
     c = report.counts
     attrs = {"tests": str(len(report.checks)), "failures": str(c["fail"]), "errors": "0", "skipped": str(c["n/a"])}
     root = ET.Element("testsuites", {"name": "evalkit gate", **attrs})
@@ -34,7 +34,7 @@ def gate_junit(report: "GateReport") -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
-def write_gate_junit(report: "GateReport", path: Path) -> Path:
+def write_gate_junit(report: GateReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     gate_junit(report).write(path, encoding="utf-8", xml_declaration=True)
     return path

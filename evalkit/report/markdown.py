@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
 from evalkit.records import RunSummary
@@ -158,7 +159,7 @@ def write_run_markdown(rundir: RunDir, path: Path | str | None = None) -> Path:
 _STATUS = {"pass": "✅ pass", "fail": "❌ FAIL", "n/a": "➖ n/a"}
 
 
-def render_gate(report: "GateReport") -> str:
+def render_gate(report: GateReport) -> str:
     c = report.counts
     total = len(report.checks)
     head = ("✅ evalkit gate passed" if report.passed else f"❌ evalkit gate failed: {c['fail']} of {total} checks")
@@ -191,7 +192,7 @@ def render_gate(report: "GateReport") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_gate_markdown(report: "GateReport", path: Optional[Path] = None) -> list[Path]:
+def write_gate_markdown(report: GateReport, path: Optional[Path] = None) -> list[Path]:
     """Write the gate summary to ``path`` (if given) and append it to ``$GITHUB_STEP_SUMMARY`` (if set)."""
     text = render_gate(report)
     written = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pandas as pd
-
 from rich.table import Table
 
 from evalkit.records import RunSummary
