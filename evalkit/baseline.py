@@ -17,8 +17,9 @@ import pandas as pd
 from pydantic import Field, ValidationError
 
 from evalkit.errors import InputError, UsageError
+from evalkit.fsutil import write_json_atomic
 from evalkit.records import SCHEMA_VERSION, GoldRef, MetricSpec, Record, RunSummary, SystemSpec
-from evalkit.rundir import SCORE_COLUMNS, RunDir, write_json_atomic
+from evalkit.rundir import SCORE_COLUMNS, RunDir
 
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
 

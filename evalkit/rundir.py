@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from evalkit.errors import InputError, UsageError
+from evalkit.fsutil import atomic_path, write_json_atomic
 from evalkit.records import SCHEMA_VERSION, ItemDetail, Manifest, Prediction, RunSummary
 
 DEFAULT_RUNS_ROOT = Path("reports") / "runs"
@@ -87,12 +87,10 @@ class RunDir:
     # --- scores ---------------------------------------------------------------------------
     def write_scores(self, scores: pd.DataFrame) -> None:
         scores = scores[SCORE_COLUMNS]
-        tmp = self.scores_parquet.with_suffix(".parquet.tmp")
-        scores.to_parquet(tmp, index=False)
-        os.replace(tmp, self.scores_parquet)
-        tmp = self.scores_csv.with_suffix(".csv.tmp")
-        scores.to_csv(tmp, index=False, float_format="%.10g")
-        os.replace(tmp, self.scores_csv)
+        with atomic_path(self.scores_parquet) as tmp:
+            scores.to_parquet(tmp, index=False)
+        with atomic_path(self.scores_csv) as tmp:
+            scores.to_csv(tmp, index=False, float_format="%.10g")
 
     def read_scores(self) -> pd.DataFrame:
         if not self.scores_parquet.is_file():
@@ -100,11 +98,9 @@ class RunDir:
         return pd.read_parquet(self.scores_parquet)
 
     def write_details(self, details: Iterable[ItemDetail]) -> None:
-        tmp = self.details_path.with_suffix(".jsonl.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(self.details_path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             for d in details:
                 f.write(d.model_dump_json() + "\n")
-        os.replace(tmp, self.details_path)
 
     def read_details(self) -> list[ItemDetail]:
         if not self.details_path.is_file():
@@ -132,14 +128,6 @@ def iter_predictions(path: Path) -> Iterator[Prediction]:
             if n == len(lines) and not line.endswith("\n"):
                 return  # the row in flight when the run was killed
             raise InputError(str(e.errors()[0]["msg"]), path=str(path), line=n) from None
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def _read_record(path: Path, model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from evalkit.fsutil import write_text_atomic
 from evalkit.records import GoldSet, Manifest, RunSummary
 from evalkit.rundir import RunDir
 
@@ -15,5 +16,5 @@ def write_reports(rundir: RunDir, *, manifest: Manifest, summary: RunSummary, go
     from evalkit.report import markdown
     from evalkit.report.html import write_run_html
 
-    rundir.report_md.write_text(markdown.render_run(rundir), encoding="utf-8")
+    write_text_atomic(rundir.report_md, markdown.render_run(rundir))
     write_run_html(rundir, gold=gold)

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
 from evalkit.errors import EvalkitError
+from evalkit.fsutil import write_text_atomic
 from evalkit.records import GoldItem, GoldSet, Manifest, RunSummary
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
@@ -131,7 +132,7 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
 def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[GoldSet] = None, **kw: Any) -> Path:
     """Render and write the report (default: the run directory's ``report.html``)."""
     target = Path(path) if path is not None else rundir.report_html
-    target.write_text(render_run_html(rundir, gold, **kw), encoding="utf-8")
+    write_text_atomic(target, render_run_html(rundir, gold, **kw))
     return target
 
 

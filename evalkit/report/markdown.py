@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
+from evalkit.fsutil import write_text_atomic
 from evalkit.records import RunSummary
 from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p
@@ -148,7 +149,7 @@ def write_run_markdown(rundir: RunDir, path: Path | str | None = None) -> Path:
     """Re-render a run's Markdown report (default: ``<run>/report.md``)."""
     target = Path(path) if path is not None else rundir.report_md
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_run(rundir), encoding="utf-8")
+    write_text_atomic(target, render_run(rundir))
     return target
 
 
@@ -198,7 +199,7 @@ def write_gate_markdown(report: GateReport, path: Optional[Path] = None) -> list
     written = []
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text_atomic(path, text)
         written.append(path)
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:
