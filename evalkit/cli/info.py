@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
@@ -19,7 +20,7 @@ def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
     for r in rows:
         opts = "\n".join(f"{o['name']}: {o['type']} = {o['default']!r}" + (f"  {o['help']}" if o["help"] else "")
                          for o in r["options"]) or "-"
-        table.add_row(r["name"], r["source"], r[extra], opts)
+        table.add_row(r["name"], escape(r["source"]), r[extra], opts)  # escape: "pip install 'x[extra]'"
     out.print(table)
 
 

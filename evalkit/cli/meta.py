@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
-from evalkit.meta_eval import MetaEvalResult, run_meta_eval
 from evalkit.metrics import DEFAULT_METRICS
+
+if TYPE_CHECKING:  # meta_eval pulls scoring (pandas): imported when the command runs
+    from evalkit.meta_eval import MetaEvalResult
 
 
 class Level(str, Enum):
@@ -64,6 +66,8 @@ def meta_eval(
 
     Example: evalkit meta-eval ../shared/data/summeval.jsonl --human coherence,consistency,fluency,relevance --metrics rouge1,rouge2,rougeLsum
     """
+    from evalkit.meta_eval import run_meta_eval
+
     with cli_errors():
         result = run_meta_eval(file, human=human.split(","), metrics=metrics, level=level.value,
                                aggregate=aggregate.value)
