@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
-from evalkit.gold import default_gold_path, gold_stats, load_gold, write_gold_jsonl
 
 app = typer.Typer(help="Check, describe and import gold sets.\n\nExample: evalkit gold validate my-gold.jsonl",
                   no_args_is_help=True)
@@ -34,6 +33,8 @@ def validate(
 
     Example: evalkit gold validate my-gold.jsonl
     """
+    from evalkit.gold import default_gold_path, load_gold
+
     with cli_errors():
         path = path or str(default_gold_path())
         gold = load_gold(path, fields=_fields(field))
@@ -53,6 +54,8 @@ def stats(
 
     Example: evalkit gold stats --json   (the shipped news-v1 set)
     """
+    from evalkit.gold import default_gold_path, gold_stats, load_gold
+
     with cli_errors():
         s = gold_stats(load_gold(path or default_gold_path(), fields=_fields(field)))
         if as_json:
@@ -79,6 +82,8 @@ def import_(
 
     Example: evalkit gold import hf:cnn_dailymail:3.0.0:test --to gold/cnndm.jsonl --field key_points=highlights
     """
+    from evalkit.gold import load_gold, write_gold_jsonl
+
     with cli_errors():
         from evalkit.pipeline import limit_gold
 
