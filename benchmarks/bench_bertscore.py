@@ -14,7 +14,7 @@ loading is timed separately and excluded from both.
 The ratio's ceiling is (5 × (refs + cands)) / (refs + 5 × cands) in tokens; the script
 prints it. It also checks that both give the same numbers (max |Δ| over all items).
 
-    python benchmarks/bench_bertscore.py [--gold gold/news-v1.jsonl] [--repeat 3] [--model PATH_OR_ID]
+    python benchmarks/bench_bertscore.py [--gold evalkit/data/gold/news-v1.jsonl] [--repeat 3] [--model PATH_OR_ID]
 
 Each side runs ``--repeat`` times; the median is the headline (best shown too), since a
 shared machine only ever adds time.
@@ -52,7 +52,7 @@ def system_pairs(gold_path: str) -> dict[str, list[Pair]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--gold", default=str(ROOT / "gold" / "news-v1.jsonl"))
+    ap.add_argument("--gold", default=str(ROOT / "evalkit" / "data" / "gold" / "news-v1.jsonl"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--model", default=None, help="model id or path (default: the packaged MiniLM)")
     ap.add_argument("--device", default="cpu")

@@ -11,7 +11,7 @@ reference key point it collects:
 and prints percentiles plus, per candidate threshold, the share of each reaching it and
 Youden's J (own best vs other article; own best vs own rest).
 
-Run: .venv/bin/python benchmarks/kp_threshold.py [--gold gold/news-v1.jsonl]   (about 30 s on CPU)
+Run: .venv/bin/python benchmarks/kp_threshold.py [--gold evalkit/data/gold/news-v1.jsonl]   (about 30 s on CPU)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from evalkit.text import split_sentences  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--gold", default=str(ROOT / "gold" / "news-v1.jsonl"))
+    ap.add_argument("--gold", default=str(ROOT / "evalkit" / "data" / "gold" / "news-v1.jsonl"))
     args = ap.parse_args()
     gold = load_gold(args.gold)
     metric = KeyPointCoverage()

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import ValidationError
 
 from evalkit.errors import InputError, UsageError
+from evalkit.extras import require_extra
 from evalkit.records import GoldItem, GoldSet
 
-#: the gold set shipped with evalkit (``evalkit run`` with no --gold)
-SHIPPED_GOLD = Path(__file__).resolve().parent.parent / "gold" / "news-v1.jsonl"
+#: the gold set shipped with evalkit (``evalkit run`` with no --gold): package data inside
+#: ``evalkit/data/gold/``, so a wheel, an sdist and an editable install all find it the same way
+SHIPPED_GOLD = Path(str(resources.files("evalkit") / "data" / "gold" / "news-v1.jsonl"))
 FIELDS = ("id", "article", "key_points", "title", "summary", "meta")
 #: field names tried, in order, when mapping a Hugging Face dataset (CNN/DailyMail works as is)
 HF_DEFAULT_FIELDS = {
@@ -32,8 +35,8 @@ HF_DEFAULT_FIELDS = {
 
 
 def default_gold_path() -> Path:
-    if not SHIPPED_GOLD.is_file():
-        raise UsageError(f"the shipped gold set is missing ({SHIPPED_GOLD}); pass --gold PATH")
+    if not SHIPPED_GOLD.is_file():  # a broken install (or evalkit imported from a zip file)
+        raise UsageError(f"the shipped gold set is missing ({SHIPPED_GOLD}): reinstall evalkit, or pass --gold PATH")
     return SHIPPED_GOLD
 
 
@@ -252,6 +255,7 @@ def _apply_mapping(raw: dict, fields: Mapping[str, str] | None) -> dict:
 
 def _load_hf(spec: str, fields: Mapping[str, str], name: str | None) -> GoldSet:
     ds_name, config, split = parse_hf_spec(spec)
+    require_extra("hf", f"gold set {spec!r}")
     import datasets  # heavy: only here
 
     local = Path(ds_name)

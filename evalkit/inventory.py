@@ -1,4 +1,9 @@
-"""What is installed: backends and metrics with their options, as plain data for the CLI."""
+"""What is installed: backends and metrics with their options, as plain data for the CLI.
+
+Every registered backend and metric is listed, including those whose optional extra is not
+installed: their row says which extra adds them and the ``pip install`` to run (listing a
+class never imports the heavy libraries it needs).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evalkit.extras import install_command, is_installed, missing_modules
 from evalkit.metrics import DEFAULT_METRICS, available_metrics
 from evalkit.plugins import discover
 
 
 def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, f in model.model_fields.items():
         ann = f.annotation
         type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
@@ -22,10 +28,20 @@ def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
     return rows
 
 
-def _source(group: str, name: str) -> str:
+def _source(group: str, name: str, extra: str | None = None) -> str:
     ep = discover(group)[name]
     dist = getattr(ep, "dist", None)
-    return f"{dist.name} {dist.version}" if dist is not None else ep.value
+    where = f"{dist.name} {dist.version}" if dist is not None else ep.value
+    if extra is not None and not is_installed(extra):
+        where += f"\nnot installed: {install_command(extra)}"
+    return where
+
+
+def _availability(cls: type) -> dict[str, Any]:
+    extra = getattr(cls, "requires_extra", None)
+    missing = missing_modules(extra) if extra else []
+    return {"extra": extra, "installed": not missing, "missing": missing,
+            "install": install_command(extra) if missing and extra else None}
 
 
 def backend_inventory() -> list[dict[str, Any]]:
@@ -33,7 +49,7 @@ def backend_inventory() -> list[dict[str, Any]]:
     from evalkit.backends import backend_class
     from evalkit.errors import UsageError
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in discover("evalkit.backends"):
         try:
             cls = backend_class(name)
@@ -41,19 +57,20 @@ def backend_inventory() -> list[dict[str, Any]]:
             rows.append({"name": name, "source": _source("evalkit.backends", name),
                          "description": f"FAILED TO LOAD: {e}", "options": []})
             continue
-        rows.append({"name": name, "source": _source("evalkit.backends", name),
+        rows.append({"name": name, "source": _source("evalkit.backends", name, cls.requires_extra),
                      "description": (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " "),
-                     "options": _options(cls.Options)})
+                     "options": _options(cls.Options), **_availability(cls)})
     return rows
 
 
 def metric_inventory() -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, cls in available_metrics().items():
         metric = cls()
         head = metric.headline()
         extra = [o for o in metric.outputs() if o not in head]
-        rows.append({"name": name, "source": _source("evalkit.metrics", name),
+        rows.append({"name": name, "source": _source("evalkit.metrics", name, cls.requires_extra),
                      "outputs": ", ".join(head) + (f" (+ {', '.join(extra)})" if extra else ""),
-                     "default": name in DEFAULT_METRICS, "heavy": cls.heavy, "options": _options(cls.Config)})
+                     "default": name in DEFAULT_METRICS, "heavy": cls.heavy, "options": _options(cls.Config),
+                     **_availability(cls)})
     return rows

@@ -22,6 +22,7 @@ from evalkit.config import Config, load_config
 from evalkit.errors import UsageError
 from evalkit.gold import default_gold_path, load_gold
 from evalkit.metrics import DEFAULT_METRICS, build_metric, metric_class, parse_metrics
+from evalkit.plugins import require_installed
 from evalkit.predictions_io import read_predictions_file
 from evalkit.records import GoldRef, GoldSet, Manifest, Prediction, RunSummary, SystemSpec
 from evalkit.rundir import RunDir
@@ -85,6 +86,7 @@ def resolve_systems(texts: Sequence[str], config: Config) -> list[SystemSpec]:
             raise UsageError(f"system name {spec.name!r} given twice; name one of them: -s other={spec.backend}:...")
         seen.add(spec.name)
         cls = backend_class(spec.backend)
+        require_installed(cls, "backend", spec.backend)
         try:
             cls.Options(**spec.options)
         except Exception as e:  # pydantic ValidationError

@@ -2,17 +2,27 @@
 
 Built-ins are declared in evalkit's own ``pyproject.toml`` under the same entry-point
 groups a third-party package uses, so there is exactly one registration path and no
-registry filled by import side effects. ``package.module:Class`` loads ad-hoc code.
+registry filled by import side effects. ``package.module:Class`` loads ad-hoc code, found on
+``sys.path`` or in the current directory (as ``python -m``, pytest and uvicorn find it), for
+backends (``-s mypkg.mod:MyBackend``) and metrics alike.
+
+A class that needs an optional extra says so (``requires_extra = "bertscore"``, see
+:mod:`evalkit.extras`); :func:`require_installed` turns a missing extra into one line naming the
+``pip install`` to run, at the moment the class is built (listing it never needs the extra).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
+from importlib.machinery import PathFinder
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from evalkit.errors import UsageError
+from evalkit.extras import require_extra
 
 _OBJECT_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
@@ -36,18 +46,44 @@ def discover(group: str) -> dict[str, EntryPoint]:
     return dict(sorted(found.items()))
 
 
+def _import_module(module_name: str) -> Any:
+    """Import ``module_name``; a top-level module or package found in the working directory is
+    importable even when the console script's folder, not the working directory, heads sys.path."""
+    top = module_name.partition(".")[0]
+    cwd = os.getcwd()
+    if top not in sys.modules and not ({"", ".", cwd} & set(sys.path)) and PathFinder.find_spec(top, [cwd]) is not None:
+        sys.path.insert(0, cwd)  # kept: the module may import its siblings later, as under `python -m`
+    return importlib.import_module(module_name)
+
+
 def load_object(ref: str) -> Any:
+    """The object ``package.module:Attr[.Attr]`` names; every failure is one UsageError line."""
     module_name, _, attr = ref.partition(":")
     try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as e:
-        raise UsageError(f"cannot import {module_name!r} for {ref!r}: {e}") from None
+        obj: Any = _import_module(module_name)
+    except ModuleNotFoundError as e:
+        missing = e.name or module_name
+        if module_name == missing or module_name.startswith(missing + "."):
+            top = module_name.partition(".")[0]
+            raise UsageError(
+                f"cannot import {module_name!r} for {ref!r}: no module {missing!r} in the current directory "
+                f"({os.getcwd()}) or on sys.path; run evalkit from the folder that holds {top}/ or {top}.py, "
+                "add that folder to PYTHONPATH, or pip install the package"
+            ) from None
+        raise UsageError(f"cannot import {module_name!r} for {ref!r}: it needs {missing!r}, which is not installed") from None
+    except Exception as e:  # the module itself fails (syntax error, an exception at import time)
+        raise UsageError(f"importing {module_name!r} for {ref!r} failed: {type(e).__name__}: {e}") from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise UsageError(f"{module_name!r} has no attribute {attr!r}") from None
     return obj
+
+
+def require_installed(cls: type, kind: str, name: str) -> None:
+    """Before building ``cls``: its optional extra (``requires_extra``) must be installed."""
+    require_extra(getattr(cls, "requires_extra", None), f"{kind} {name!r}")
 
 
 def load_named(group: str, kind: str, name: str) -> Any:

@@ -12,6 +12,7 @@ from judge_fixtures import LowerIsBetter, invoke, make_run, noisy
 
 from evalkit.errors import InputError, UsageError
 from evalkit.gate import parse_gate, run_gate
+from evalkit.gold import SHIPPED_GOLD
 
 N = 40
 
@@ -274,7 +275,7 @@ def test_passing_gate_exit_0_human_output(tmp_path, base):
 
 # --- end to end through `evalkit run` --------------------------------------------------------
 
-GOLD = Path(__file__).resolve().parents[1] / "gold" / "news-v1.jsonl"
+GOLD = SHIPPED_GOLD
 
 
 def test_end_to_end_run_baseline_gate(tmp_path, monkeypatch):

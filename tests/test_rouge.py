@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer, tokenizers
 from summeval_data import summeval_rows
 
-from evalkit.gold import load_gold
+from evalkit.gold import SHIPPED_GOLD, load_gold
 from evalkit.metrics import Pair, ScoringContext, build_metric
 from evalkit.metrics.rouge import ROUGE_TYPES, UnicodeTokenizer
 from evalkit.text import split_sentences
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def pair(summary, refs, source="src"):
@@ -47,7 +44,7 @@ def test_multi_reference_mean_and_max():
 
 
 def test_equals_rouge_score_on_the_gold_set():
-    gold = load_gold(REPO / "gold" / "news-v1.jsonl")
+    gold = load_gold(SHIPPED_GOLD)
     direct = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     metric = build_metric("rouge")
     pairs = []

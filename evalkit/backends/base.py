@@ -61,6 +61,8 @@ class Backend:
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[BackendOptions]] = BackendOptions
+    #: the pip extra this backend needs (evalkit.extras), checked before it is built
+    requires_extra: ClassVar[str | None] = None
     #: items handed to ``summarize_batch`` at once (1: the runner calls it item by item)
     batch_size: int = 1
     #: items in flight at once through ``asummarize``

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from evalkit.backends.base import Backend
 from evalkit.errors import UsageError
-from evalkit.plugins import discover, is_object_ref, load_named
+from evalkit.plugins import discover, is_object_ref, load_named, require_installed
 from evalkit.records import SystemSpec
 
 GROUP = "evalkit.backends"
@@ -41,6 +41,7 @@ def format_validation_error(err: ValidationError) -> str:
 def build_backend(spec: SystemSpec) -> Backend:
     """Instantiate the backend of ``spec`` with validated options (unknown keys rejected)."""
     cls = backend_class(spec.backend)
+    require_installed(cls, "backend", spec.backend)
     try:
         options = cls.Options(**spec.options)
     except ValidationError as e:

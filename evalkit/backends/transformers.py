@@ -39,6 +39,7 @@ class Transformers(Backend):
     """Batched ``generate()`` with a Hugging Face model on CPU or GPU."""
 
     name = "transformers"
+    requires_extra = "transformers"
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     class Options(BackendOptions):

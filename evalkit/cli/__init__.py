@@ -25,14 +25,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    # An option callback runs while the options are parsed, before click asks for a command,
+    # so `evalkit --version` alone prints and exits 0 (a check in the group callback never ran).
+    if value:
+        typer.echo(f"evalkit {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", help="Print the version and exit.", is_eager=True)] = None,
+    version: Annotated[Optional[bool], typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                                    callback=_print_version, expose_value=False)] = None,
 ) -> None:
-    if version:
-        typer.echo(f"evalkit {__version__}")
-        raise typer.Exit(0)
     _common.STATE["debug"] = debug or _common.STATE["debug"]
 
 

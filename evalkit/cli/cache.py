@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from evalkit.cache import CacheStats, cache_stats, clear_cache
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
+
+if TYPE_CHECKING:  # evalkit.cache pulls the records (pydantic): imported when a command runs
+    from evalkit.cache import CacheStats
 
 app = typer.Typer(
     help="Inspect or empty the prediction cache (.evalkit/cache.sqlite, or $EVALKIT_CACHE_DIR).\n\n"
@@ -47,6 +49,8 @@ def stats(directory: DirOption = None, as_json: JsonOption = False) -> None:
 
     Example: evalkit cache stats --json
     """
+    from evalkit.cache import cache_stats
+
     with cli_errors():
         result = cache_stats(directory)
     print_json(result.as_dict()) if as_json else _render(result)
@@ -62,6 +66,8 @@ def clear(
 
     Example: evalkit cache clear --backend openai
     """
+    from evalkit.cache import clear_cache
+
     with cli_errors():
         n = clear_cache(directory, backend)
     if as_json:

@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
-from evalkit.gold import gold_stats, load_gold, write_gold_jsonl
 
-app = typer.Typer(help="Check, describe and import gold sets.\n\nExample: evalkit gold validate gold/news-v1.jsonl",
+app = typer.Typer(help="Check, describe and import gold sets.\n\nExample: evalkit gold validate my-gold.jsonl",
                   no_args_is_help=True)
 
+PathArg = Annotated[Optional[str], typer.Argument(help="Gold file (.jsonl/.json/.csv/.parquet) or hf:NAME[:CONFIG][:SPLIT]; default: the shipped news-v1 set.", metavar="PATH", show_default=False)]
 FieldOpt = Annotated[Optional[list[str]], typer.Option("--field", help="Map GOLD_FIELD=COLUMN for hf: datasets (repeatable), e.g. key_points=highlights.")]
 
 
@@ -25,15 +25,18 @@ def _fields(pairs: Optional[list[str]]) -> dict[str, str]:
 
 @app.command("validate")
 def validate(
-    path: Annotated[str, typer.Argument(help="Gold file (.jsonl/.json/.csv/.parquet) or hf:NAME[:CONFIG][:SPLIT].")],
+    path: PathArg = None,
     field: FieldOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check a gold set; exit 0 if valid, 2 with the file, line and field of the first problem.
 
-    Example: evalkit gold validate gold/news-v1.jsonl
+    Example: evalkit gold validate my-gold.jsonl
     """
+    from evalkit.gold import default_gold_path, load_gold
+
     with cli_errors():
+        path = path or str(default_gold_path())
         gold = load_gold(path, fields=_fields(field))
         if as_json:
             print_json({"valid": True, "name": gold.name, "items": len(gold), "hash": gold.hash})
@@ -43,16 +46,18 @@ def validate(
 
 @app.command("stats")
 def stats(
-    path: Annotated[str, typer.Argument(help="Gold file or hf:NAME[:CONFIG][:SPLIT].")],
+    path: PathArg = None,
     field: FieldOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Describe a gold set: items, words per article, key points per item, quotes and figures per article.
 
-    Example: evalkit gold stats gold/news-v1.jsonl --json
+    Example: evalkit gold stats --json   (the shipped news-v1 set)
     """
+    from evalkit.gold import default_gold_path, gold_stats, load_gold
+
     with cli_errors():
-        s = gold_stats(load_gold(path, fields=_fields(field)))
+        s = gold_stats(load_gold(path or default_gold_path(), fields=_fields(field)))
         if as_json:
             print_json(s)
             return
@@ -77,6 +82,8 @@ def import_(
 
     Example: evalkit gold import hf:cnn_dailymail:3.0.0:test --to gold/cnndm.jsonl --field key_points=highlights
     """
+    from evalkit.gold import load_gold, write_gold_jsonl
+
     with cli_errors():
         from evalkit.pipeline import limit_gold
 

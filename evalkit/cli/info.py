@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
-from evalkit.inventory import backend_inventory, metric_inventory
 
 
 def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
@@ -19,7 +19,7 @@ def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
     for r in rows:
         opts = "\n".join(f"{o['name']}: {o['type']} = {o['default']!r}" + (f"  {o['help']}" if o["help"] else "")
                          for o in r["options"]) or "-"
-        table.add_row(r["name"], r["source"], r[extra], opts)
+        table.add_row(r["name"], escape(r["source"]), r[extra], opts)  # escape: "pip install 'x[extra]'"
     out.print(table)
 
 
@@ -28,6 +28,8 @@ def backends(as_json: JsonOption = False) -> None:
 
     Example: evalkit backends --json
     """
+    from evalkit.inventory import backend_inventory
+
     with cli_errors():
         rows = backend_inventory()
         print_json(rows) if as_json else _render("backends (evalkit.backends entry points)", rows, "description")
@@ -38,6 +40,8 @@ def metrics(as_json: JsonOption = False) -> None:
 
     Example: evalkit metrics
     """
+    from evalkit.inventory import metric_inventory
+
     with cli_errors():
         rows = metric_inventory()
         print_json(rows) if as_json else _render("metrics (evalkit.metrics entry points)", rows, "outputs")

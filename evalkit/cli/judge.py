@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
-from evalkit.stats import fmt_num, fmt_p
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory (reports/runs/<run id>).", show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file with the \\[gate] table (default: ./evalkit.toml or \\[tool.evalkit] in ./pyproject.toml).")]
@@ -42,6 +41,7 @@ def compare(
     """
     from evalkit.compare import compare_runs
     from evalkit.rundir import RunDir
+    from evalkit.stats import fmt_num, fmt_p
 
     with cli_errors():
         result = compare_runs(RunDir.open(run_a), RunDir.open(run_b) if run_b else None, systems=_split(systems),

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
-from evalkit.meta_eval import MetaEvalResult, run_meta_eval
-from evalkit.metrics import DEFAULT_METRICS
+
+if TYPE_CHECKING:  # meta_eval pulls scoring (pandas): imported when the command runs
+    from evalkit.meta_eval import MetaEvalResult
 
 
 class Level(str, Enum):
@@ -53,8 +54,9 @@ def meta_eval(
                                               "source, and the human rating columns (SummEval's shape).")],
     human: Annotated[str, typer.Option("--human", help="Comma-separated human rating columns, "
                                                        "e.g. coherence,consistency,fluency,relevance.")],
-    metrics: Annotated[str, typer.Option("--metrics", "-m", help="Metrics or outputs to correlate, with options "
-                                         "(e.g. rouge1,rougeLsum,bertscore:model=PATH).")] = ",".join(DEFAULT_METRICS),
+    metrics: Annotated[Optional[str], typer.Option("--metrics", "-m", help="Metrics or outputs to correlate, with options "
+                                                   "(e.g. rouge1,rougeLsum,bertscore:model=PATH); default: rouge,quotes,numbers.",
+                                                   show_default=False)] = None,
     level: Annotated[Level, typer.Option("--level", help="summary: per document, averaged; system: per-system means.")] = Level.summary,
     aggregate: Annotated[Aggregate, typer.Option("--aggregate", help="Combine scores against several references by "
                                                  "mean or max (metrics with a multi_ref option).")] = Aggregate.mean,
@@ -64,8 +66,11 @@ def meta_eval(
 
     Example: evalkit meta-eval ../shared/data/summeval.jsonl --human coherence,consistency,fluency,relevance --metrics rouge1,rouge2,rougeLsum
     """
+    from evalkit.meta_eval import run_meta_eval
+    from evalkit.metrics import DEFAULT_METRICS
+
     with cli_errors():
-        result = run_meta_eval(file, human=human.split(","), metrics=metrics, level=level.value,
+        result = run_meta_eval(file, human=human.split(","), metrics=metrics or ",".join(DEFAULT_METRICS), level=level.value,
                                aggregate=aggregate.value)
     if as_json:
         print_json(result.to_json())

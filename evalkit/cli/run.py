@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
-from evalkit.pipeline import RunOptions, RunOutcome, rescore_run, run_evaluation, score_predictions_file
-from evalkit.report.terminal import leaderboard_rows, leaderboard_table
 
-GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped gold/news-v1.jsonl.")]
+if TYPE_CHECKING:  # the pipeline pulls pandas: imported by the commands that run, not by --help
+    from evalkit.pipeline import RunOutcome
+
+GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped news-v1 gold set (evalkit gold validate prints its path).")]
 MetricsOpt = Annotated[Optional[str], typer.Option("--metrics", "-m", help="Comma-separated metrics or outputs, with options: rouge,quotes,numbers,keypoints,bertscore,extractiveness; rouge:tokenizer=unicode. See `evalkit metrics`.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write (default: reports/runs/<run id>).")]
@@ -33,6 +34,8 @@ def _fields(pairs: Optional[list[str]]) -> dict[str, str]:
 
 
 def _render(outcome: RunOutcome, as_json: bool, quiet: bool = False) -> None:
+    from evalkit.report.terminal import leaderboard_rows, leaderboard_table
+
     if as_json:
         print_json({"run_dir": str(outcome.rundir.path), "run_id": outcome.manifest.run_id,
                     "gold": outcome.manifest.gold.model_dump(), "leaderboard": leaderboard_rows(outcome.summary),
@@ -66,6 +69,8 @@ def run(
 
     Example: evalkit run -s lead:k=3 -s textrank --metrics rouge,quotes,numbers --limit 10
     """
+    from evalkit.pipeline import RunOptions, run_evaluation
+
     with cli_errors():
         outcome = run_evaluation(RunOptions(
             gold=gold, systems=systems or [], metrics=metrics, out=out_dir, resume=resume, limit=limit,
@@ -87,10 +92,12 @@ def score(
 ) -> None:
     """Score predictions produced elsewhere into a run directory, same as `run`; or re-score a run.
 
-    Example: evalkit score --gold gold/news-v1.jsonl --predictions preds.jsonl --metrics rouge,quotes
+    Example: evalkit score --gold my-gold.jsonl --predictions preds.jsonl --metrics rouge,quotes
 
     Example: evalkit score --run reports/runs/20261125-101500-ab12 --metrics rouge,bertscore
     """
+    from evalkit.pipeline import rescore_run, score_predictions_file
+
     with cli_errors():
         from evalkit.errors import UsageError
 

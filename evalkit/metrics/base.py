@@ -68,6 +68,8 @@ class Metric:
     Config: ClassVar[type[MetricConfig]] = MetricConfig
     #: loads a model (slow to start); the CLI says so in ``evalkit metrics``
     heavy: ClassVar[bool] = False
+    #: the pip extra this metric needs (evalkit.extras), checked before it is built
+    requires_extra: ClassVar[Optional[str]] = None
     #: output names whose higher value is worse (e.g. novel n-gram ratios are informative, not "better")
     lower_is_better: ClassVar[frozenset[str]] = frozenset()
 

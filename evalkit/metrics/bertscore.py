@@ -79,6 +79,7 @@ class BertScore(EncoderModel, Metric):
     name = "bertscore"
     Config = BertScoreConfig
     heavy = True
+    requires_extra = "bertscore"
 
     def __init__(self, config: BertScoreConfig | None = None):
         super().__init__(config)

@@ -59,6 +59,7 @@ class KeyPointCoverage(EncoderModel, Metric):
     name = "keypoints"
     Config = KeyPointConfig
     heavy = True
+    requires_extra = "bertscore"
 
     def outputs(self) -> list[str]:
         return ["kp_recall"]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from evalkit.backends.registry import format_validation_error
 from evalkit.errors import UsageError
 from evalkit.metrics.base import Metric
-from evalkit.plugins import discover, load_named
+from evalkit.plugins import discover, load_named, require_installed
 
 GROUP = "evalkit.metrics"
 #: the metrics `evalkit run` uses when none are named: cheap, no model (bertscore, keypoints load one)
@@ -44,6 +44,7 @@ def available_metrics() -> dict[str, type[Metric]]:
 
 def build_metric(family: str, options: Mapping[str, Any] | None = None) -> Metric:
     cls = metric_class(family)
+    require_installed(cls, "metric", family)
     try:
         config = cls.Config(**dict(options or {}))
     except ValidationError as e:
