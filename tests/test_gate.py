@@ -155,7 +155,9 @@ def test_drop_direction_for_lower_is_better(tmp_path):
     worse = make_run(tmp_path / "worse", {"llm": {"hallucination_rate": rates + 0.05}})
     code, rep = gate_json(tmp_path, worse, body)
     assert code == 1 and rep["checks"][0]["delta"] == pytest.approx(0.05)
-    assert LowerIsBetter.lower_is_better == {"hallucination_rate"}
+    # the direction came from the run's recorded spec, which the metric class declared
+    assert worse.read_manifest().metrics[0].directions == {"hallucination_rate": "lower"}
+    assert LowerIsBetter().direction("hallucination_rate") == "lower"
 
 
 def test_systems_selection(tmp_path, base):
@@ -304,7 +306,7 @@ def test_end_to_end_run_baseline_gate(tmp_path, monkeypatch):
     assert "rule 1: rougeLsum drop" in Path("pr.md").read_text()
     # the run's own report.md was written by the pipeline with the significance marks
     assert "Pairwise comparisons" in Path("pr/report.md").read_text()
-    res = invoke("compare", "main", "pr", "--metric", "rougeLsum", "--json")
+    res = invoke("compare", "main", "pr", "--metric", "rougeLsum", "--json", "--min-items", "5")
     assert res.exit_code == 0
     verdicts = json.loads(res.stdout)["verdicts"]
     assert verdicts[0].startswith("lead (main) better than lead (pr) on rougeLsum")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from evalkit.fsutil import write_text_atomic
@@ -18,3 +19,17 @@ def write_reports(rundir: RunDir, *, manifest: Manifest, summary: RunSummary, go
 
     write_text_atomic(rundir.report_md, markdown.render_run(rundir))
     write_run_html(rundir, gold=gold)
+
+
+def rerender_run(rundir: RunDir, *, markdown: Optional[Path] = None, html: Optional[Path] = None,
+                 min_items: Optional[int] = None) -> tuple[list[Path], Optional[str]]:
+    """``evalkit report``: store the run's comparisons.json when it is missing, stale or asked for
+    with another ``min_items`` (a note says which), then re-render report.md and report.html."""
+    from evalkit.comparisons import comparisons_path, load_comparisons
+    from evalkit.report.html import write_run_html
+    from evalkit.report.markdown import write_run_markdown
+
+    comparisons, note = load_comparisons(rundir, min_items=min_items, store=True)
+    written = [comparisons_path(rundir)] if note else []
+    written += [write_run_markdown(rundir, markdown, comparisons), write_run_html(rundir, html, comparisons=comparisons)]
+    return written, note
