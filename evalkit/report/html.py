@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -22,18 +23,20 @@ import jinja2
 from markupsafe import Markup
 
 from evalkit.compare import headline_metrics
-from evalkit.comparisons import DESCRIPTIVE, load_comparisons, too_few_n, too_few_text
+from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
 from evalkit.errors import EvalkitError
 from evalkit.fsutil import write_text_atomic
 from evalkit.records import Direction, GoldItem, GoldSet, Manifest, RunComparisons, RunSummary, recorded_direction
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
+from evalkit.report.textsafe import visible_controls
 from evalkit.rundir import RunDir
 from evalkit.stats import error_text, fmt_num, fmt_p
 
 #: the significance matrices show every pair up to this many systems (all are in comparisons.json)
 MAX_MATRIX_SYSTEMS = 8
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+_JSON_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def environment() -> jinja2.Environment:
@@ -48,11 +51,12 @@ def environment() -> jinja2.Environment:
 
 def script_json(data: Any) -> Markup:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` can
-    end the element or open a comment; U+2028/9 are escaped too. ``JSON.parse`` reads it back."""
+    end the element or open a comment; U+2028/9, DEL and the C1 controls (C0 controls are
+    escaped by ``json.dumps``) are escaped too. ``JSON.parse`` reads it back."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
-    return Markup(text)
+    return Markup(_JSON_CONTROLS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text))
 
 
 def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[str, GoldItem], list[str]]:
@@ -93,7 +97,7 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
     present = list(dict.fromkeys(scores["metric"]))
     headline = headline_metrics(specs, present) if present else []
     directions = {m: recorded_direction(m, specs) for m in present}
-    notes += [f"{m}: {why}" for m, why in comparisons.not_compared.items() if why != DESCRIPTIVE and len(systems) > 1]
+    notes += [f"{m}: {why}" for m, why in comparisons.not_compared.items() if why == NOT_RECORDED and len(systems) > 1]
 
     # per-item scores: gold_id -> system -> metric -> value
     item_scores: dict[str, dict[str, dict[str, Optional[float]]]] = {}
@@ -126,7 +130,9 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
         "matrix_skipped": len(systems) > MAX_MATRIX_SYSTEMS,
         "data": script_json(client_data(items, systems, ranked, directions)),
     }
-    return environment().get_template("report.html.j2").render(**context)
+    # C0/C1 control characters from names, messages or articles (other than whitespace) are parse
+    # errors in HTML: write them as visible escapes, wherever they landed (text, attributes, SVG)
+    return visible_controls(environment().get_template("report.html.j2").render(**context), bidi=False)
 
 
 def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[GoldSet] = None, **kw: Any) -> Path:

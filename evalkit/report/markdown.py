@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from evalkit.comparisons import DESCRIPTIVE, load_comparisons, too_few_n, too_few_text
+from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
 from evalkit.fsutil import write_text_atomic
 from evalkit.records import MetricComparisons, RunComparisons, RunSummary, recorded_direction
 from evalkit.report.textsafe import visible_controls
@@ -78,7 +78,7 @@ def render_run(rundir: RunDir, comparisons: Optional[RunComparisons] = None) -> 
                      f"{comparisons.min_items} items is marked \"too few items to compare\", never compared. "
                      "Descriptive columns are never ranked.")
     lines += _failures(summary)
-    unknown = [f"{esc(m)}: {esc(why)}" for m, why in comparisons.not_compared.items() if why != DESCRIPTIVE]
+    unknown = [f"{esc(m)}: {esc(why)}" for m, why in comparisons.not_compared.items() if why == NOT_RECORDED]
     if unknown and len(systems) > 1:
         lines += ["", "Not compared: " + "; ".join(unknown) + "."]
     if 2 <= len(systems) and comparisons.metrics:

@@ -14,7 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.comparisons import DESCRIPTIVE, load_comparisons, too_few_n, too_few_text
+from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
 from evalkit.records import MetricStat, RunComparisons, RunSummary, recorded_direction
 from evalkit.report.textsafe import rich_safe, visible_controls
 from evalkit.rundir import RunDir
@@ -105,7 +105,7 @@ def leaderboard_notes(summary: RunSummary, comparisons: Optional[RunComparisons]
                     shared = summary.systems[system].metrics[mc.metric].n >= comparisons.min_items and mc.best
                     lines.append(f"{mc.metric}: {system}{f' with {mc.best}' if shared else ''}: {too_few_text(n)}")
         for metric, why in comparisons.not_compared.items():
-            if why != DESCRIPTIVE and len(summary.systems) > 1:
+            if why == NOT_RECORDED and len(summary.systems) > 1:
                 lines.append(f"{metric}: {why}")
     return lines
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_C0_C1 = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROLS = re.compile(f"[{_C0_C1}\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_NO_BIDI = re.compile(f"[{_C0_C1}]")
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -24,9 +26,10 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def visible_controls(text: object) -> str:
-    """``text`` with every control character (but tab/newline/CR) written as ``\\xNN``/``\\uNNNN``."""
-    return _CONTROLS.sub(_escape, str(text))
+def visible_controls(text: object, *, bidi: bool = True) -> str:
+    """``text`` with every control character (but tab/newline/CR) written as ``\\xNN``/``\\uNNNN``;
+    ``bidi=False`` leaves the bidirectional formatting characters (for running text such as articles)."""
+    return (_CONTROLS if bidi else _CONTROLS_NO_BIDI).sub(_escape, str(text))
 
 
 def rich_safe(text: object) -> str:
