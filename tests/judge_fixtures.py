@@ -43,12 +43,12 @@ DESCRIPTIVE = ("summary_words", "coverage", "density", "compression")
 
 def make_run(path: Path, values: Mapping[str, Mapping[str, Sequence[float]]], *, run_id: Optional[str] = None,
              gold_hash: str = GOLD_HASH, gold_name: str = "synthetic", rouge_config: Optional[dict] = None,
-             failed: Mapping[str, Sequence[int]] = {}, seed: int = 0, errors: Mapping[str, str] = {},
+             failed: Mapping[str, Sequence[int]] = {}, seed: int = 0, errors: Mapping[str, str | Sequence[str]] = {},
              directions: bool = True, comparisons: bool = True, min_items: int = 10,
              n_resamples: int = N_RESAMPLES) -> RunDir:
     """``values``: system -> metric -> per-item values (NaN = not applicable). Items are d000, d001, ...
     ``failed``: system -> item indexes whose prediction failed (their scores are not written), with
-    the message ``errors[system]`` (default "backend timed out").
+    the message ``errors[system]`` (default "backend timed out"; a list: one message per failed item).
     ``directions=False`` writes metric specs without directions and ``comparisons=False`` no
     comparisons.json: a run directory as an older evalkit wrote it."""
     run = RunDir.create(path)
@@ -78,7 +78,10 @@ def make_run(path: Path, values: Mapping[str, Mapping[str, Sequence[float]]], *,
         for i in range(n_items):
             gid = f"d{i:03d}"
             if i in bad:
-                preds.append(Prediction(gold_id=gid, system=system, error=errors.get(system, "backend timed out")))
+                msg = errors.get(system, "backend timed out")
+                if not isinstance(msg, str):
+                    msg = msg[sorted(bad).index(i)]
+                preds.append(Prediction(gold_id=gid, system=system, error=msg))
                 continue
             preds.append(Prediction(gold_id=gid, system=system, summary=f"summary {i}"))
             for metric, vals in per_metric.items():
