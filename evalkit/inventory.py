@@ -12,7 +12,7 @@ from evalkit.plugins import discover
 
 
 def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, f in model.model_fields.items():
         ann = f.annotation
         type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
@@ -33,7 +33,7 @@ def backend_inventory() -> list[dict[str, Any]]:
     from evalkit.backends import backend_class
     from evalkit.errors import UsageError
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in discover("evalkit.backends"):
         try:
             cls = backend_class(name)
@@ -48,7 +48,7 @@ def backend_inventory() -> list[dict[str, Any]]:
 
 
 def metric_inventory() -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, cls in available_metrics().items():
         metric = cls()
         head = metric.headline()
