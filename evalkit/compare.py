@@ -282,7 +282,7 @@ def _lookup(table: dict[tuple[str, str], tuple[PairNumbers, Optional[float]]], a
     if (b, a) in table:
         numbers, p_adj = table[(b, a)]
         return flipped(numbers), p_adj
-    return PairNumbers(0, None, None, None, None, None, None, None, 0, 0, 0, False), None
+    return PairNumbers(0, None, None, None, None, None, None, None, 0, 0, 0, tested=False), None
 
 
 def _direction(metric: str, specs_a: Sequence[MetricSpec], specs_b: Sequence[MetricSpec]) -> Optional[Direction]:

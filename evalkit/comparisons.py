@@ -48,7 +48,7 @@ from evalkit.records import (
     recorded_direction,
 )
 from evalkit.rundir import RunDir, _read_record
-from evalkit.stats import TIE_TOLERANCE, _r, holm, paired_frame, paired_test, stable_rng
+from evalkit.stats import TIE_TOLERANCE, PairedResult, _r, holm, paired_frame, paired_test, stable_rng
 
 FILE_NAME = "comparisons.json"
 DEFAULT_MIN_ITEMS = 10
@@ -83,22 +83,9 @@ def too_few_n(summary: RunSummary, mc: MetricComparisons, system: str, min_items
 # one pair
 # --------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PairNumbers:
-    """B against A on the items both scored; ``tested`` False when n < min_items (no CI, no p)."""
-
-    n: int
-    mean_a: Optional[float]
-    mean_b: Optional[float]
-    delta: Optional[float]
-    ci_low: Optional[float]
-    ci_high: Optional[float]
-    p_value: Optional[float]
-    effect_size: Optional[float]
-    higher: int  # items where B > A
-    ties: int
-    lower: int  # items where B < A
-    tested: bool
+#: B against A on the items both scored (``tested`` False when n < min_items: no CI, no p);
+#: ``wins``/``losses`` count items where B is higher/lower, whatever the direction
+PairNumbers = PairedResult
 
 
 def pair_rng(seed: int, metric: str, a: str, b: str) -> np.random.Generator:
@@ -112,14 +99,12 @@ def pair_numbers(va: np.ndarray, vb: np.ndarray, *, min_items: int, confidence: 
     """Test B against A (aligned finite values) when they share at least ``min_items`` items."""
     n = int(va.size)
     if n >= max(min_items, 1):
-        r = paired_test(va, vb, confidence=confidence, n_resamples=n_resamples, rng=rng)
-        return PairNumbers(r.n, r.mean_a, r.mean_b, r.delta, r.ci_low, r.ci_high, r.p_value, r.effect_size,
-                           r.wins, r.ties, r.losses, True)
+        return paired_test(va, vb, confidence=confidence, n_resamples=n_resamples, rng=rng)
     d = vb - va
     d[np.abs(d) < TIE_TOLERANCE] = 0.0
     higher, lower = int((d > 0).sum()), int((d < 0).sum())
     ma, mb, md = ((_r(float(x.mean())) if n else None) for x in (va, vb, d))
-    return PairNumbers(n, ma, mb, md, None, None, None, None, higher, n - higher - lower, lower, False)
+    return PairNumbers(n, ma, mb, md, None, None, None, None, higher, n - higher - lower, lower, tested=False)
 
 
 def outcome_of(p: PairNumbers, p_adjusted: Optional[float], direction: Optional[Direction], alpha: float) -> Outcome:
@@ -139,9 +124,9 @@ def outcome_of(p: PairNumbers, p_adjusted: Optional[float], direction: Optional[
 def wins_losses(p: PairNumbers, direction: Optional[Direction]) -> tuple[Optional[int], Optional[int]]:
     """Items where B is better / worse than A in the metric's direction (None without one)."""
     if direction == "higher":
-        return p.higher, p.lower
+        return p.wins, p.losses
     if direction == "lower":
-        return p.lower, p.higher
+        return p.losses, p.wins
     return None, None
 
 
@@ -244,7 +229,8 @@ def numbers_of(stat: PairStat, direction: Ranked) -> PairNumbers:
     """The stored pair as PairNumbers (to re-judge it at another alpha or show it flipped)."""
     higher, lower = (stat.wins, stat.losses) if direction == "higher" else (stat.losses, stat.wins)
     return PairNumbers(stat.n, stat.mean_a, stat.mean_b, stat.delta, stat.ci_low, stat.ci_high, stat.p_value,
-                       stat.effect_size, higher, stat.ties, lower, stat.outcome not in ("too_few_items", "no_items"))
+                       stat.effect_size, higher, stat.ties, lower,
+                       tested=stat.outcome not in ("too_few_items", "no_items"))
 
 
 def flipped(p: PairNumbers) -> PairNumbers:
@@ -253,7 +239,7 @@ def flipped(p: PairNumbers) -> PairNumbers:
         return None if x is None else _r(-x)
 
     return PairNumbers(p.n, p.mean_b, p.mean_a, neg(p.delta), neg(p.ci_high), neg(p.ci_low), p.p_value,
-                       neg(p.effect_size), p.lower, p.ties, p.higher, p.tested)
+                       neg(p.effect_size), p.losses, p.ties, p.wins, p.alternative, p.tested)
 
 
 def versus_best(summary: RunSummary, systems: Sequence[str], metric: str, direction: Ranked,

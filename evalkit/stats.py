@@ -204,6 +204,7 @@ class PairedResult:
     ties: int
     losses: int  # items where B < A
     alternative: str = "two-sided"
+    tested: bool = True  # False: too few items to test (no CI, no p; see comparisons.py)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
