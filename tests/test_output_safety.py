@@ -133,3 +133,14 @@ def test_run_prints_the_error_of_a_failing_system(tmp_path, monkeypatch):
     assert "- **bad**: 3 of 3 items failed; most frequent error (3×): exit code 3; stderr: boom \\[red\\]x\\[/\\]" in md
     systems = json.loads((tmp_path / "r" / "summary.json").read_text())["systems"]
     assert systems["bad"]["errors"][0]["count"] == 3 and systems["lead"]["ok"] == 3
+
+
+def test_gold_and_cache_commands_print_names_as_text(tmp_path):
+    gold = tmp_path / "news[bold]v1[red].jsonl"
+    gold.write_bytes(GOLD.read_bytes())
+    res = invoke("gold", "validate", gold)
+    assert res.exit_code == 0 and f"ok: {gold}: 44 items" in res.stdout
+    res = invoke("gold", "stats", gold)
+    assert res.exit_code == 0 and "news[bold]v1[red] (44 items)" in res.stdout
+    res = invoke("cache", "stats", "--dir", tmp_path / "c[red]d")
+    assert res.exit_code == 0 and "c[red]d" in " ".join(res.stdout.split())

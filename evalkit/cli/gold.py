@@ -10,6 +10,7 @@ from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
 from evalkit.gold import gold_stats, load_gold, write_gold_jsonl
+from evalkit.report.textsafe import rich_safe
 
 app = typer.Typer(help="Check, describe and import gold sets.\n\nExample: evalkit gold validate gold/news-v1.jsonl",
                   no_args_is_help=True)
@@ -38,7 +39,7 @@ def validate(
         if as_json:
             print_json({"valid": True, "name": gold.name, "items": len(gold), "hash": gold.hash})
         else:
-            out.print(f"ok: {path}: {len(gold)} items, {gold.hash}")
+            out.print(rich_safe(f"ok: {path}: {len(gold)} items, {gold.hash}"))
 
 
 @app.command("stats")
@@ -56,14 +57,14 @@ def stats(
         if as_json:
             print_json(s)
             return
-        table = Table(title=f"{s['name']} ({s['items']} items) {s['hash']}")
+        table = Table(title=rich_safe(f"{s['name']} ({s['items']} items) {s['hash']}"))
         for col in ("", "min", "mean", "median", "max"):
             table.add_column(col, justify="right" if col else "left")
         for key in ("words_per_article", "key_points_per_item", "quotes_per_article", "figures_per_article"):
             d = s[key]
             table.add_row(key.replace("_", " "), *(str(d[k]) for k in ("min", "mean", "median", "max")))
         out.print(table)
-        out.print("desks: " + ", ".join(f"{k} {v}" for k, v in s["desks"].items()))
+        out.print(rich_safe("desks: " + ", ".join(f"{k} {v}" for k, v in s["desks"].items())))
 
 
 @app.command("import")
@@ -82,4 +83,4 @@ def import_(
 
         gold = limit_gold(load_gold(spec, fields=_fields(field)), limit)
         write_gold_jsonl(gold, to)
-        out.print(f"wrote {to}: {len(gold)} items, {gold.hash}")
+        out.print(rich_safe(f"wrote {to}: {len(gold)} items, {gold.hash}"))
