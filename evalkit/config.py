@@ -54,7 +54,7 @@ class StatsDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: pairs of systems sharing fewer scored items are reported as "too few items to compare"
-    min_items: int = Field(10, ge=1)
+    min_items: int = Field(default=10, ge=1)
 
 
 class Config(BaseModel):
