@@ -13,6 +13,9 @@
     [metrics.rouge]            # options for a metric family
     tokenizer = "unicode"
 
+    [stats]                    # comparisons (see evalkit/comparisons.py)
+    min_items = 10             # fewer shared items: "too few items to compare", not tested
+
     [gate]                     # CI gate rules (see evalkit/gate.py and docs/ci.md)
 
 Unknown tables or keys are errors naming the file and the key.
@@ -47,11 +50,19 @@ class RunDefaults(BaseModel):
     seed: int = 0
 
 
+class StatsDefaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: pairs of systems sharing fewer scored items are reported as "too few items to compare"
+    min_items: int = Field(default=10, ge=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: Optional[str] = None
     run: RunDefaults = Field(default_factory=RunDefaults)
+    stats: StatsDefaults = Field(default_factory=StatsDefaults)
     systems: dict[str, SystemSpec] = Field(default_factory=dict)
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     gate: dict[str, Any] = Field(default_factory=dict)

@@ -14,12 +14,20 @@
     metric = "errors"                    # failed predictions (also: error_rate)
     max = 0
 
+    [[gate.rule]]
+    metric = "rougeLsum"
+    not_worse_than = "lead"              # not significantly worse than lead in the same run
+
 Each rule is checked for each system, each bound separately, so every check has one verdict
-(pass / fail / n/a) and its numbers. A drop is "worse in the metric's direction" (a rise for a
-lower-is-better metric). With ``significance``, a drop beyond ``max_drop`` fails only when a
-one-sided paired permutation test against the baseline's per-item scores finds it significant,
-Holm-adjusted across all the significance-tested checks of the gate. Exit codes: 0 all pass,
-1 a check failed, 2 usage or input error.
+(pass / fail / n/a) and its numbers. A drop is "worse in the metric's direction" as recorded
+in the run's metric spec (a rise for a lower-is-better metric); ``max_drop`` and
+``not_worse_than`` are refused (exit 2) on a descriptive output (direction ``none``) and on
+one whose direction the run does not record. With ``significance``, a drop beyond ``max_drop``
+fails only when a one-sided paired permutation test against the baseline's per-item scores
+finds it significant, Holm-adjusted across all the significance-tested checks of the gate;
+with fewer than ``[stats] min_items`` shared items there is no test and the drop alone
+decides. ``not_worse_than`` reads the run's comparisons.json (the numbers the reports show).
+Exit codes: 0 all pass, 1 a check failed, 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -31,9 +39,10 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.baseline import Baseline, load_baseline
-from evalkit.compare import config_differences, higher_is_better
+from evalkit.compare import config_differences
+from evalkit.comparisons import DEFAULT_MIN_ITEMS, load_comparisons, too_few_text
 from evalkit.errors import InputError, UsageError
-from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunSummary
+from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunComparisons, RunSummary, recorded_direction
 from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
 
@@ -49,17 +58,20 @@ class GateRule(BaseModel):
     min: Optional[float] = None
     max: Optional[float] = None
     max_drop: Optional[float] = Field(default=None, ge=0)
+    not_worse_than: Optional[str] = Field(default=None, min_length=1)
     systems: Optional[list[str]] = None
     significance: Optional[float] = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _check(self) -> GateRule:
-        if self.min is None and self.max is None and self.max_drop is None:
-            raise ValueError("give at least one of min, max, max_drop")
+        if self.min is None and self.max is None and self.max_drop is None and self.not_worse_than is None:
+            raise ValueError("give at least one of min, max, max_drop, not_worse_than")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         if self.metric in COUNT_METRICS and self.max_drop is not None:
             raise ValueError(f"max_drop does not apply to {self.metric!r}; use max")
+        if self.metric in COUNT_METRICS and self.not_worse_than is not None:
+            raise ValueError(f"not_worse_than does not apply to {self.metric!r}; use max")
         return self
 
 
@@ -111,14 +123,15 @@ class GateCheck(Record):
     label: str
     system: str
     metric: str
-    kind: Literal["min", "max", "max_drop"]
-    threshold: float
+    kind: Literal["min", "max", "max_drop", "not_worse_than"]
+    threshold: Optional[float]  # None for not_worse_than (see versus and significance)
     observed: Optional[float]
     ci_low: Optional[float] = None
     ci_high: Optional[float] = None
     n: Optional[int] = None
     baseline: Optional[float] = None
-    delta: Optional[float] = None  # current - baseline on the items both scored
+    versus: Optional[str] = None  # not_worse_than: the reference system (its mean on the shared items in baseline)
+    delta: Optional[float] = None  # current - baseline (or - the reference system) on the items both scored
     delta_ci_low: Optional[float] = None
     delta_ci_high: Optional[float] = None
     significance: Optional[float] = None
@@ -140,6 +153,7 @@ class GateReport(Record):
                  "(scipy.stats.permutation_test, permutation_type='samples')")
     correction: Optional[str] = None
     checks: list[GateCheck]
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -152,8 +166,12 @@ class GateReport(Record):
 
 def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, scores, *,
                   baseline: Optional[Baseline] = None, baseline_label: Optional[str] = None,
-                  n_resamples: int = 10000) -> GateReport:
-    """Judge every rule for every system. Raises UsageError when a rule cannot be evaluated."""
+                  n_resamples: int = 10000, min_items: int = DEFAULT_MIN_ITEMS,
+                  comparisons: Optional[RunComparisons] = None) -> GateReport:
+    """Judge every rule for every system. Raises UsageError when a rule cannot be evaluated.
+
+    ``comparisons``: the run's comparisons.json record, needed by ``not_worse_than`` rules.
+    """
     run_metrics = {m for s in summary.systems.values() for m in s.metrics}
     base_scores = baseline.scores_frame() if baseline is not None else None
     checks: list[Optional[GateCheck]] = []
@@ -168,6 +186,8 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
         if rule.metric not in COUNT_METRICS and rule.metric not in run_metrics:
             raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r} "
                              f"(metrics: {', '.join(sorted(run_metrics))}; or errors, error_rate)")
+        if rule.max_drop is not None or rule.not_worse_than is not None:
+            _require_direction(where, rule, manifest)
         if rule.max_drop is not None:
             if baseline is None:
                 raise UsageError(f"{where}: max_drop needs a baseline: set baseline = \"reports/baseline.json\" "
@@ -177,6 +197,14 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if diffs:
                 raise UsageError(f"{where}: cannot compare with the baseline: " + " | ".join(diffs)
                                  + "; promote a new baseline with `evalkit baseline RUN`")
+        if rule.not_worse_than is not None:
+            if rule.not_worse_than not in summary.systems:
+                raise UsageError(f"{where}: not_worse_than system {rule.not_worse_than!r} is not in run "
+                                 f"{summary.run_id} (systems: {', '.join(summary.systems)})")
+            if comparisons is None or comparisons.get(rule.metric) is None:
+                why = comparisons.not_compared.get(rule.metric) if comparisons else None
+                raise UsageError(f"{where}: not_worse_than reads the run's comparisons.json, which does not compare "
+                                 f"{rule.metric!r}" + (f" ({why})" if why else " (only headline metrics are compared)"))
         for s in systems:
             for kind in ("min", "max"):
                 threshold = getattr(rule, kind)
@@ -185,13 +213,17 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if rule.max_drop is not None:
                 alpha = rule.significance if rule.significance is not None else gate.significance
                 fields, higher = _drop_fields(idx, rule.metric, rule.max_drop, alpha, s, manifest, scores,
-                                              baseline, base_scores, n_resamples=n_resamples, seed=summary.seed)
+                                              baseline, base_scores, n_resamples=n_resamples, seed=summary.seed,
+                                              min_items=min_items)
                 drops.append((len(checks), fields, higher))
                 checks.append(None)
-    tested = [i for i, (_, f, _) in enumerate(drops) if f["significance"] is not None and f["n"]]
+            if rule.not_worse_than is not None and s != rule.not_worse_than and comparisons is not None:
+                alpha = rule.significance or gate.significance or comparisons.alpha
+                checks.append(_versus_check(idx, rule.metric, rule.not_worse_than, s, alpha, comparisons))
+    tested = [i for i, (_, f, _) in enumerate(drops) if f["significance"] is not None and f["p_value"] is not None]
     adjusted = dict(zip(tested, holm([drops[i][1]["p_value"] for i in tested])))
     for i, (pos, fields, higher) in enumerate(drops):
-        checks[pos] = _judge_drop(fields, adjusted.get(i), higher)
+        checks[pos] = _judge_drop(fields, adjusted.get(i), higher, min_items)
     done = [c for c in checks if c is not None]
     counts = {k: sum(c.status == k for c in done) for k in ("pass", "fail", "n/a")}
     correction = None
@@ -201,6 +233,47 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
     return GateReport(run_id=summary.run_id, gold=summary.gold, baseline=baseline_label,
                       baseline_run_id=baseline.run_id if baseline else None, passed=counts["fail"] == 0,
                       counts=counts, correction=correction, checks=done)
+
+
+def _require_direction(where: str, rule: GateRule, manifest: Manifest) -> None:
+    """max_drop and not_worse_than need to know which way is worse: from the run's recorded spec only."""
+    kind = "max_drop" if rule.max_drop is not None else "not_worse_than"
+    direction = recorded_direction(rule.metric, manifest.metrics)
+    if direction == "none":
+        raise UsageError(f"{where}: {kind} does not apply to a descriptive output ({rule.metric!r} has direction "
+                         "'none': neither higher nor lower is better); use min/max bounds")
+    if direction is None:
+        raise UsageError(f"{where}: run {manifest.run_id} does not record the direction of {rule.metric!r} "
+                         f"(made by an older evalkit), so {kind} cannot tell a drop from a gain; re-score it with "
+                         f"`evalkit score --run RUN`")
+
+
+def _versus_check(idx: int, metric: str, ref: str, system: str, alpha: float, comparisons: RunComparisons) -> GateCheck:
+    """``system`` must not be significantly worse than ``ref`` on ``metric`` (comparisons.json, Holm)."""
+    mc = comparisons.get(metric)
+    assert mc is not None
+    p = mc.pair(ref, system)
+    label = f"{metric} not worse than {ref}" + (f" (significance {alpha:g})" if alpha != comparisons.alpha else "")
+    if p is None or p.outcome in ("too_few_items", "no_items") or p.delta is None:
+        n = p.n if p else 0
+        return GateCheck(rule=idx, label=label, system=system, metric=metric, kind="not_worse_than", threshold=None,
+                         versus=ref, significance=alpha, observed=None, n=n, status="n/a",
+                         message=f"{system}: {metric} vs {ref}: {too_few_text(n)}")
+    flip = p.system_b != system  # stored as B − A; we want system − ref
+    observed, reference = (p.mean_a, p.mean_b) if flip else (p.mean_b, p.mean_a)
+    delta = -p.delta if flip else p.delta
+    lo, hi = p.ci_low, p.ci_high
+    if flip:
+        lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
+    worse = (p.p_adjusted is not None and p.p_adjusted < alpha and delta != 0
+             and (delta < 0) == (mc.direction == "higher"))
+    message = (f"{system}: {metric} {fmt_num(observed)} vs {ref} {fmt_num(reference)} on {p.n} shared items "
+               f"(Δ {fmt_num(delta, signed=True)}, CI [{fmt_num(lo, signed=True)}, {fmt_num(hi, signed=True)}], "
+               f"Holm-adjusted {fmt_p_eq(p.p_adjusted)}, {mc.family})" + (f" — significantly worse than {ref}" if worse else ""))
+    return GateCheck(rule=idx, label=label, system=system, metric=metric, kind="not_worse_than", threshold=None,
+                     versus=ref, significance=alpha, observed=observed, baseline=reference, n=p.n, delta=delta,
+                     delta_ci_low=lo, delta_ci_high=hi, p_value=p.p_value, p_adjusted=p.p_adjusted,
+                     status="fail" if worse else "pass", message=message)
 
 
 def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str, summary: RunSummary) -> GateCheck:
@@ -238,23 +311,24 @@ def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str
 
 def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,
                  manifest: Manifest, scores, baseline: Baseline, base_scores, *, n_resamples: int,
-                 seed: int) -> tuple[dict, bool]:
+                 seed: int, min_items: int) -> tuple[dict, bool]:
     if system not in baseline.scores:
         raise UsageError(f"gate rule {idx} (metric {metric!r}): system {system!r} is not in the baseline "
                          f"(baseline systems: {', '.join(baseline.scores)}); promote a new baseline or set [gate] systems")
     if metric not in baseline.scores[system]:
         raise UsageError(f"gate rule {idx}: the baseline has no {metric!r} scores for {system!r}")
-    higher = higher_is_better(metric, manifest.metrics)
+    higher = recorded_direction(metric, manifest.metrics) == "higher"  # "none"/unknown refused before
     va, vb = paired_frame(base_scores, system, scores, system, metric)
     r = paired_test(va, vb, n_resamples=n_resamples, rng=stable_rng(seed, "gate", system, metric),
                     alternative="less" if higher else "greater")
+    p_value = r.p_value if r.n >= min_items else None  # too few items: no test, the drop alone decides
     label = f"{metric} drop <= {max_drop:g} vs baseline" + (f" (significance {alpha:g})" if alpha else "")
     return dict(rule=idx, label=label, system=system, metric=metric, kind="max_drop", threshold=max_drop,
                 observed=r.mean_b, n=r.n, baseline=r.mean_a, delta=r.delta, delta_ci_low=r.ci_low,
-                delta_ci_high=r.ci_high, significance=alpha, p_value=r.p_value), higher
+                delta_ci_high=r.ci_high, significance=alpha, p_value=p_value), higher
 
 
-def _judge_drop(f: dict, p_adj: Optional[float], higher: bool) -> GateCheck:
+def _judge_drop(f: dict, p_adj: Optional[float], higher: bool, min_items: int) -> GateCheck:
     if not f["n"]:
         return GateCheck(**f, status="n/a",
                          message=f"{f['system']}: no item scored for {f['metric']} by both the baseline and the run")
@@ -264,7 +338,10 @@ def _judge_drop(f: dict, p_adj: Optional[float], higher: bool) -> GateCheck:
     head = (f"{f['system']}: {f['metric']} {fmt_num(f['baseline'])} → {fmt_num(f['observed'])} "
             f"(change {fmt_num(f['delta'], signed=True)}, CI of change [{fmt_num(f['delta_ci_low'], signed=True)}, "
             f"{fmt_num(f['delta_ci_high'], signed=True)}], n={f['n']}); allowed drop {f['threshold']:g}")
-    if alpha is None:
+    if alpha is not None and f["p_value"] is None:  # fewer shared items than min_items: no significance test
+        why = f"{too_few_text(f['n'])} for a significance test (min_items {min_items}): judged on the drop alone"
+        status, tail = ("fail", f" — dropped more than allowed; {why}") if exceeds else ("pass", f" ({why})")
+    elif alpha is None:
         status, tail = ("fail", " — dropped more than allowed") if exceeds else ("pass", "")
     else:
         significant = p_adj is not None and p_adj < alpha
@@ -280,7 +357,7 @@ def _judge_drop(f: dict, p_adj: Optional[float], higher: bool) -> GateCheck:
 
 def run_gate(run_path: Path | str, *, config_path: Path | str | None = None, baseline_path: Path | str | None = None,
              junit: Path | str | None = None, markdown: Path | str | None = None,
-             n_resamples: int = 10000) -> GateReport:
+             n_resamples: int = 10000, min_items: Optional[int] = None) -> GateReport:
     """Load the run, the [gate] rules and the baseline; judge; write JUnit / Markdown if asked
     (Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
     from evalkit.config import load_config
@@ -296,8 +373,14 @@ def run_gate(run_path: Path | str, *, config_path: Path | str | None = None, bas
         baseline_path = config.relative(gate.baseline)
     if baseline_path is not None and any(r.max_drop is not None for r in gate.rule):
         baseline, label = load_baseline(baseline_path), str(baseline_path)
+    comparisons, note = None, None
+    if any(r.not_worse_than is not None for r in gate.rule):
+        comparisons, note = load_comparisons(run, summary, scores, min_items=min_items or config.stats.min_items)
     report = evaluate_gate(gate, manifest, summary, scores, baseline=baseline, baseline_label=label,
-                           n_resamples=n_resamples)
+                           n_resamples=n_resamples, min_items=min_items or config.stats.min_items,
+                           comparisons=comparisons)
+    if note:
+        report.notes.append(note)
     if junit:
         write_gate_junit(report, Path(junit))
     write_gate_markdown(report, Path(markdown) if markdown else None)

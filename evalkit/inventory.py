@@ -69,8 +69,12 @@ def metric_inventory() -> list[dict[str, Any]]:
         metric = cls()
         head = metric.headline()
         extra = [o for o in metric.outputs() if o not in head]
+        directions = {o: metric.direction(o) for o in metric.outputs()}
+        label = {o: o + {"higher": "", "lower": " ↓", "none": " (descriptive)"}[d] for o, d in directions.items()}
         rows.append({"name": name, "source": _source("evalkit.metrics", name, cls.requires_extra),
-                     "outputs": ", ".join(head) + (f" (+ {', '.join(extra)})" if extra else ""),
+                     "outputs": ", ".join(label[o] for o in head)
+                     + (f" (+ {', '.join(label[o] for o in extra)})" if extra else ""),
+                     "directions": directions,
                      "default": name in DEFAULT_METRICS, "heavy": cls.heavy, "options": _options(cls.Config),
                      **_availability(cls)})
     return rows

@@ -117,8 +117,9 @@ def gold_ref(gold: GoldSet) -> GoldRef:
 # --- the stages after predictions exist ------------------------------------------------------
 
 def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
-               scorers: Sequence[Scorer]) -> RunOutcome:
-    """Score, summarise and report a run whose predictions are complete."""
+               scorers: Sequence[Scorer], *, min_items: int = 10) -> RunOutcome:
+    """Score, summarise, compare and report a run whose predictions are complete."""
+    from evalkit.comparisons import write_comparisons
     from evalkit.report import write_reports
     from evalkit.stats import summarize_run
 
@@ -130,6 +131,7 @@ def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: l
     summary = summarize_run(manifest.run_id, manifest.gold, scored.scores, predictions, scored.metrics,
                             seed=manifest.seed, notes=[*scored.notes, *scored.warnings])
     rundir.write_summary(summary)
+    write_comparisons(rundir, summary, scored.scores, min_items=min_items)
     write_reports(rundir, manifest=manifest, summary=summary, gold=gold)
     return RunOutcome(rundir, manifest, summary, list(scored.warnings))
 
@@ -158,7 +160,7 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
         rundir.write_manifest(manifest)
     cache = default_cache() if opts.use_cache else None
     predictions = run_systems(gold, systems, rundir, cache=cache, max_errors=opts.max_errors, progress=opts.progress)
-    return finish_run(rundir, manifest, gold, predictions, scorers)
+    return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
 
 
 def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:
@@ -206,7 +208,7 @@ def score_predictions_file(gold_spec: str, predictions_path: Path, *, metrics: O
     with open(rundir.predictions_path, "w", encoding="utf-8") as f:
         for p in predictions:
             f.write(p.model_dump_json() + "\n")
-    return finish_run(rundir, manifest, gold, predictions, scorers)
+    return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
 
 
 def rescore_run(path: Path, *, metrics: Optional[str] = None, config_path: Optional[Path] = None) -> RunOutcome:
@@ -219,4 +221,4 @@ def rescore_run(path: Path, *, metrics: Optional[str] = None, config_path: Optio
         raise UsageError(f"gold set {manifest.gold.source} changed since run {manifest.run_id} "
                          f"({manifest.gold.hash} → {gold.hash})")
     scorers = scorers_from_manifest(manifest) if metrics is None else resolve_scorers(metrics, config)
-    return finish_run(rundir, manifest, gold, rundir.read_predictions(), scorers)
+    return finish_run(rundir, manifest, gold, rundir.read_predictions(), scorers, min_items=config.stats.min_items)

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 1
+
+#: which way a metric output is better: "higher", "lower", or "none" (descriptive: length, density, counts...;
+#: never ranked, starred or called better)
+Direction = Literal["higher", "lower", "none"]
+DIRECTIONS: tuple[Direction, ...] = ("higher", "lower", "none")
 
 
 class Record(BaseModel):
@@ -113,6 +119,20 @@ class MetricSpec(Record):
     outputs: list[str] = Field(default_factory=list)
     #: the outputs leaderboards show by default (e.g. rouge1 but not rouge1_p)
     headline: list[str] = Field(default_factory=list)
+    #: each output's direction; empty in runs made before directions were recorded (then unknown, never assumed)
+    directions: dict[str, Direction] = Field(default_factory=dict)
+
+    def direction(self, output: str) -> Optional[Direction]:
+        """The recorded direction of ``output``; None when this spec does not record one."""
+        return self.directions.get(output)
+
+
+def recorded_direction(metric: str, specs: Sequence[MetricSpec]) -> Optional[Direction]:
+    """The direction recorded for output ``metric`` in the first spec that lists it (None: not recorded)."""
+    for spec in specs:
+        if metric in spec.outputs:
+            return spec.direction(metric)
+    return None
 
 
 class GoldRef(Record):
@@ -150,12 +170,21 @@ class MetricStat(Record):
     n_not_applicable: int = 0
 
 
+class ErrorCount(Record):
+    """One distinct error message of a system's failed rows and how many rows failed with it."""
+
+    message: str
+    count: int
+
+
 class SystemSummary(Record):
     items: int
     ok: int
     failed: int
     cached: int = 0
     metrics: dict[str, MetricStat] = Field(default_factory=dict)
+    #: the most frequent error messages of the failed rows, most frequent first (ties: by message)
+    errors: list[ErrorCount] = Field(default_factory=list)
 
 
 class RunSummary(Record):
@@ -180,3 +209,82 @@ class ItemDetail(Record):
     gold_id: str
     metric: str  # the metric family name, e.g. "quotes"
     detail: dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------
+# comparisons.json: the one pairwise comparison of a run's systems, read by every renderer
+# --------------------------------------------------------------------------------------------
+
+#: how a pair came out: B better / A better (significant after Holm), no significant difference,
+#: fewer shared items than the minimum (not tested), or no shared item at all
+#: ("differ": significant, but the metric has no direction to call either better)
+Outcome = Literal["b_better", "a_better", "no_difference", "differ", "too_few_items", "no_items"]
+#: the directions that rank systems
+Ranked = Literal["higher", "lower"]
+#: a system against the column's best: the best itself, not significantly different (or
+#: significantly better on the items both scored), significantly worse, or too few items to tell
+VersusBest = Literal["best", "tied", "worse", "too_few_items"]
+
+
+class PairStat(Record):
+    """System B against system A on one metric, over the items both scored (Δ = B − A)."""
+
+    system_a: str
+    system_b: str
+    n: int  # items both scored (finite on both sides)
+    mean_a: Optional[float]
+    mean_b: Optional[float]
+    delta: Optional[float]
+    ci_low: Optional[float]  # paired-bootstrap CI of delta (None: not tested)
+    ci_high: Optional[float]
+    p_value: Optional[float]  # two-sided paired permutation test (None: not tested)
+    p_adjusted: Optional[float]  # Holm across the metric's family (see MetricComparisons.family)
+    effect_size: Optional[float]  # d_z = mean(d) / sd(d)
+    wins: int  # items where B is better than A in the metric's direction
+    ties: int
+    losses: int
+    outcome: Outcome
+
+
+class MetricComparisons(Record):
+    """Every pair of systems on one metric with a direction, and each system against the best."""
+
+    metric: str
+    direction: Ranked
+    family: str  # the Holm family, in words
+    tested: int  # pairs in that family (pairs with at least min_items shared items)
+    best: Optional[str]  # best mean among systems with at least min_items items (None: no such system / all tie)
+    versus_best: dict[str, VersusBest] = Field(default_factory=dict)
+    pairs: list[PairStat] = Field(default_factory=list)
+
+    def pair(self, a: str, b: str) -> Optional[PairStat]:
+        """The pair of systems a and b in either order (as stored: check ``system_a``)."""
+        for p in self.pairs:
+            if {p.system_a, p.system_b} == {a, b} and (a != b):
+                return p
+        return None
+
+
+class RunComparisons(Record):
+    """``comparisons.json``: computed once per run by the stats stage (after summary.json)."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["evalkit-comparisons"] = "evalkit-comparisons"
+    run_id: str
+    gold: GoldRef
+    #: sha256 of the summary these comparisons were computed with (a stale file is recomputed)
+    summary_digest: str
+    test: str
+    correction: str
+    alpha: float
+    confidence: float
+    n_resamples: int
+    seed: int
+    min_items: int
+    systems: list[str]
+    metrics: list[MetricComparisons] = Field(default_factory=list)
+    #: headline metrics not compared, with the reason (descriptive, direction not recorded, one system)
+    not_compared: dict[str, str] = Field(default_factory=dict)
+
+    def get(self, metric: str) -> Optional[MetricComparisons]:
+        return next((m for m in self.metrics if m.metric == metric), None)

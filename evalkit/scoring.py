@@ -34,6 +34,7 @@ class Scorer:
         spec = self.metric.identity()
         spec.outputs = self.outputs
         spec.headline = [o for o in spec.headline if o in spec.outputs] or list(spec.outputs)
+        spec.directions = {o: d for o, d in spec.directions.items() if o in spec.outputs}
         return spec
 
 

@@ -22,6 +22,9 @@ Choices (documented in docs/ci.md, stated in every output that uses them):
 * **Determinism** — every random draw comes from a generator seeded by (seed, system,
   metric), derived with a stable hash, so the same inputs give byte-identical numbers and
   adding a system does not change another system's CI.
+* **Memory** — resamples are drawn in batches of at most ``BATCH_ELEMENTS`` values (scipy's
+  ``batch=``), so memory stays bounded at any n; batching does not change any number (the
+  generator's stream is the same).
 """
 
 from __future__ import annotations
@@ -37,10 +40,20 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import InputError
-from evalkit.records import GoldRef, MetricSpec, MetricStat, Prediction, RunSummary, SystemSummary
+from evalkit.records import ErrorCount, GoldRef, MetricSpec, MetricStat, Prediction, RunSummary, SystemSummary
 
 #: digits kept in every number written to summaries/comparisons: byte-stable across platforms
 ROUND = 10
+#: values per resampling batch (resamples x items): about 16 MB of float64 at a time
+BATCH_ELEMENTS = 2 ** 21
+#: error messages kept per system in summary.json (most frequent first), and their length
+TOP_ERRORS = 3
+ERROR_CHARS = 500
+
+
+def batch_size(n_items: int, n_resamples: int) -> int:
+    """Resamples per batch so that one batch holds at most ``BATCH_ELEMENTS`` values."""
+    return max(1, min(n_resamples, BATCH_ELEMENTS // max(n_items, 1)))
 
 
 def _r(x: Optional[float]) -> Optional[float]:
@@ -81,7 +94,8 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, *, confidence: float = 0.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # degenerate BCa -> NaN -> percentile below
             res = stats.bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                                  method=method, vectorized=True, axis=-1, rng=rng)
+                                  method=method, vectorized=True, axis=-1, rng=rng,
+                                  batch=batch_size(x.size, n_resamples))
         lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
         if math.isfinite(lo) and math.isfinite(hi):
             # a percentile interval of a mean always lies within [min, max]; clip BCa's rare overshoot
@@ -97,7 +111,8 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, *, confidence: float = 0.
 def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions: list[Prediction],
                   metrics: list[MetricSpec], *, seed: int = 0, confidence: float = 0.95,
                   n_resamples: int = 10000, notes: Iterable[str] = ()) -> RunSummary:
-    """Per system: item counts (ok / failed / cached) and per metric mean, bootstrap CI and n.
+    """Per system: item counts (ok / failed / cached), the most frequent error messages of the
+    failed rows, and per metric mean, bootstrap CI and n.
 
     ``scores`` is the tidy table (system, gold_id, metric, value); NaN means "not applicable"
     (e.g. quote fidelity of a summary without quotes) and is excluded from the mean and
@@ -107,6 +122,7 @@ def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions:
     """
     failed_keys: set[tuple[str, str]] = set()
     per_system: dict[str, dict[str, int]] = {}
+    messages: dict[str, dict[str, int]] = {}
     for p in predictions:
         c = per_system.setdefault(p.system, {"items": 0, "ok": 0, "failed": 0, "cached": 0})
         c["items"] += 1
@@ -115,6 +131,8 @@ def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions:
         else:
             c["failed"] += 1
             failed_keys.add((p.system, p.gold_id))
+            msg = error_text(p)
+            messages.setdefault(p.system, {})[msg] = messages.get(p.system, {}).get(msg, 0) + 1
         if p.cached:
             c["cached"] += 1
 
@@ -141,10 +159,22 @@ def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions:
                 mean=_r(float(finite.mean())) if finite.size else None,
                 ci_low=_r(lo), ci_high=_r(hi), n=int(finite.size),
                 n_not_applicable=int(vals.size - finite.size))
-        systems[system] = SystemSummary(metrics=stats_by_metric, **counts)
+        systems[system] = SystemSummary(metrics=stats_by_metric, errors=top_errors(messages.get(system, {})), **counts)
 
     return RunSummary(run_id=run_id, gold=gold, confidence=confidence, n_resamples=n_resamples,
                       seed=seed, systems=systems, metrics=list(metrics), notes=list(notes))
+
+
+def error_text(p: Prediction) -> str:
+    """A failed row's message as summaries and reports show it (one line, at most ERROR_CHARS)."""
+    text = " ".join((p.error or "no summary returned").split())
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+
+
+def top_errors(counts: dict[str, int], k: int = TOP_ERRORS) -> list[ErrorCount]:
+    """The ``k`` most frequent messages, most frequent first, ties by message (deterministic)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [ErrorCount(message=m, count=c) for m, c in ranked[:k]]
 
 
 def _metric_order(metrics: list[MetricSpec], df: pd.DataFrame) -> list[str]:
@@ -174,6 +204,7 @@ class PairedResult:
     ties: int
     losses: int  # items where B < A
     alternative: str = "two-sided"
+    tested: bool = True  # False: too few items to test (no CI, no p; see comparisons.py)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -220,7 +251,7 @@ def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
             warnings.simplefilter("ignore")
             res = stats.permutation_test((b, a), statistic, permutation_type="samples",
                                          alternative=alternative, n_resamples=n_resamples,
-                                         vectorized=True, axis=-1, rng=rng)
+                                         vectorized=True, axis=-1, rng=rng, batch=batch_size(2 * n, n_resamples))
         p = min(1.0, float(res.pvalue))
     return PairedResult(n=n, mean_a=_r(a.mean()), mean_b=_r(b.mean()), delta=_r(d.mean()),
                         ci_low=_r(lo), ci_high=_r(hi), p_value=_r(p), effect_size=_r(effect),

@@ -98,10 +98,18 @@ def write_inputs(directory: Path) -> tuple[Path, Path]:
     return gold, preds
 
 
+#: the fixture has 3 articles: compare systems sharing at least 2 (evalkit.toml [stats] min_items)
+MIN_ITEMS = 2
+
+
 def make_report_run(directory: Path, metrics: str | None = None) -> RunDir:
-    """Score the fixture predictions into ``directory/run`` (writes report.md and report.html too)."""
+    """Score the fixture predictions into ``directory/run`` (writes comparisons.json, report.md and
+    report.html too), with a config file setting ``[stats] min_items``."""
     gold, preds = write_inputs(directory / "inputs")
-    outcome = score_predictions_file(str(gold), preds, metrics=metrics or report_metrics(), out=directory / "run")
+    config = directory / "inputs" / "evalkit.toml"
+    config.write_text(f"[stats]\nmin_items = {MIN_ITEMS}\n", encoding="utf-8")
+    outcome = score_predictions_file(str(gold), preds, metrics=metrics or report_metrics(), out=directory / "run",
+                                     config_path=config)
     return outcome.rundir
 
 

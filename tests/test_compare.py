@@ -43,13 +43,15 @@ def test_within_run_finds_planted_effect(three):
     assert m["ci_low"] <= 0.04 <= m["ci_high"] and m["delta"] == pytest.approx(m["mean_b"] - m["mean_a"])
     assert m["wins"] + m["ties"] + m["losses"] == N and m["wins"] > 40
     assert m["verdict"].startswith("llm better than lead on rougeLsum (Δ +0.0")
-    assert "one comparison per metric" in out["correction"]
+    # within one run the family is every pair of the run's systems: the numbers of comparisons.json
+    assert "the family is every pair of the run's 3 systems" in out["correction"]
+    assert out["families"]["rougeLsum"] == "Holm across the 3 system pairs of rougeLsum with at least 10 shared items"
 
 
 def test_all_pairs_holm(three):
     out = compare_json(three.path)
     assert [(p["system_a"], p["system_b"]) for p in out["pairs"]] == [("lead", "llm"), ("lead", "twin"), ("llm", "twin")]
-    assert out["correction"].startswith("Holm across the 3 system pairs of each metric")
+    assert out["correction"].startswith("Holm within each metric, across its system pairs")
     assert [m["metric"] for m in out["pairs"][0]["metrics"]] == ["rougeLsum", "rouge1"]  # the metric specs' order
     for p in out["pairs"]:
         for m in p["metrics"]:
@@ -74,7 +76,9 @@ def test_two_runs_each_system_with_itself(tmp_path):
     # human output: tables, the correction, and the verdicts
     res = invoke("compare", a.path, b.path, "--resamples", "999")
     assert res.exit_code == 0
-    assert "A = llm (before)" in res.stdout and "Holm across the 2 system pairs" in res.stdout
+    assert "A = llm (before)" in res.stdout and "Holm within each metric, across its system pairs" in res.stdout
+    assert json.loads(invoke("compare", a.path, b.path, "--resamples", "999", "--json").stdout)["families"] == {
+        "rouge1": "Holm across the 2 system pairs of rouge1 with at least 10 shared items"}
     assert "• llm (before) better than llm (after) on rouge1" in res.stdout
 
 
@@ -121,7 +125,7 @@ def test_lower_is_better_orientation(tmp_path):
                                     "sloppy": {"hallucination_rate": rates + 0.1}})
     out = compare_json(run.path, "--systems", "careful,sloppy")
     m = out["pairs"][0]["metrics"][0]
-    assert m["higher_is_better"] is False and m["delta"] == pytest.approx(0.1)
+    assert m["direction"] == "lower" and m["delta"] == pytest.approx(0.1)
     assert m["wins"] == 0 and m["losses"] == N  # B (sloppy) is worse on every item
     assert m["verdict"].startswith("careful better than sloppy on hallucination_rate")
 

@@ -156,7 +156,9 @@ def test_drop_direction_for_lower_is_better(tmp_path):
     worse = make_run(tmp_path / "worse", {"llm": {"hallucination_rate": rates + 0.05}})
     code, rep = gate_json(tmp_path, worse, body)
     assert code == 1 and rep["checks"][0]["delta"] == pytest.approx(0.05)
-    assert LowerIsBetter.lower_is_better == {"hallucination_rate"}
+    # the direction came from the run's recorded spec, which the metric class declared
+    assert worse.read_manifest().metrics[0].directions == {"hallucination_rate": "lower"}
+    assert LowerIsBetter().direction("hallucination_rate") == "lower"
 
 
 def test_systems_selection(tmp_path, base):
@@ -305,8 +307,73 @@ def test_end_to_end_run_baseline_gate(tmp_path, monkeypatch):
     assert "rule 1: rougeLsum drop" in Path("pr.md").read_text()
     # the run's own report.md was written by the pipeline with the significance marks
     assert "Pairwise comparisons" in Path("pr/report.md").read_text()
-    res = invoke("compare", "main", "pr", "--metric", "rougeLsum", "--json")
+    res = invoke("compare", "main", "pr", "--metric", "rougeLsum", "--json", "--min-items", "5")
     assert res.exit_code == 0
     verdicts = json.loads(res.stdout)["verdicts"]
     assert verdicts[0].startswith("lead (main) better than lead (pr) on rougeLsum")
     assert verdicts[1].startswith("no significant difference between textrank (main) and textrank (pr)")
+
+
+# --- not_worse_than: the run's comparisons.json ----------------------------------------------
+
+def test_not_worse_than_reads_the_runs_comparisons(tmp_path, monkeypatch):
+    base = noisy(0.35, N, 1)
+    rng = np.random.default_rng(9)
+    run = make_run(tmp_path / "r", {
+        "lead": {"rougeLsum": base, "quote_fidelity": [np.nan] * (N - 4) + [1.0] * 4},
+        "llm": {"rougeLsum": base + 0.05 + rng.normal(0, 0.02, N), "quote_fidelity": np.ones(N)},
+        "twin": {"rougeLsum": base + rng.normal(0, 0.02, N), "quote_fidelity": np.ones(N)},
+    })
+
+    def forbidden(*a, **k):
+        raise AssertionError("the gate re-ran a test that comparisons.json holds")
+
+    monkeypatch.setattr("evalkit.comparisons.paired_test", forbidden)
+    body = ('[gate]\n[[gate.rule]]\nmetric = "rougeLsum"\nnot_worse_than = "llm"\n'
+            '[[gate.rule]]\nmetric = "rougeLsum"\nnot_worse_than = "lead"\n'
+            '[[gate.rule]]\nmetric = "quote_fidelity"\nnot_worse_than = "lead"\n')
+    code, rep = gate_json(tmp_path, run, body, "--junit", tmp_path / "j.xml")
+    assert code == 1
+    by = {(c["rule"], c["system"]): c for c in rep["checks"]}
+    assert set(by) == {(1, "lead"), (1, "twin"), (2, "llm"), (2, "twin"), (3, "llm"), (3, "twin")}
+    stored = json.loads((run.path / "comparisons.json").read_text())
+    pair = next(p for m in stored["metrics"] if m["metric"] == "rougeLsum" for p in m["pairs"]
+                if (p["system_a"], p["system_b"]) == ("lead", "llm"))
+    lead = by[(1, "lead")]
+    assert lead["status"] == "fail" and lead["kind"] == "not_worse_than" and lead["versus"] == "llm"
+    assert lead["p_adjusted"] == pair["p_adjusted"] and lead["delta"] == pytest.approx(-pair["delta"])
+    assert "significantly worse than llm" in lead["message"] and "Holm across the 3 system pairs" in lead["message"]
+    assert by[(1, "twin")]["status"] == "fail"
+    assert by[(2, "llm")]["status"] == "pass" and by[(2, "twin")]["status"] == "pass"
+    # lead quotes in 4 items: too few to compare, said so, not a pass or a fail
+    assert by[(3, "llm")]["status"] == "n/a"
+    assert by[(3, "llm")]["message"] == "llm: quote_fidelity vs lead: too few items to compare (n=4)"
+    kinds = {c.find("failure").get("type") for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
+             if c.find("failure") is not None}
+    assert kinds == {"not_worse_than"}
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ('metric = "rougeLsum"\nnot_worse_than = "gpt9"', "not_worse_than system 'gpt9' is not in run base"),
+    ('metric = "errors"\nnot_worse_than = "lead"', "not_worse_than does not apply to 'errors'"),
+])
+def test_not_worse_than_usage_errors(tmp_path, base, rule, expected):
+    res = gate(tmp_path, base, f"[gate]\n[[gate.rule]]\n{rule}\n")
+    assert res.exit_code == 2 and expected in res.stderr, res.stderr
+
+
+def test_significance_with_too_few_items_judges_the_drop_alone(tmp_path):
+    """Six items cannot show a drop is significant: the gate does not pass it as 'not significant'
+    (as it did before this commit), it judges the drop itself and says why."""
+    vals = np.array([0.30, 0.42, 0.25, 0.38, 0.33, 0.36])
+    make_run(tmp_path / "b", {"lead": {"rougeLsum": vals}})
+    assert invoke("baseline", tmp_path / "b", "--to", tmp_path / "baseline.json").exit_code == 0
+    drop = vals + np.array([-0.20, 0.08, -0.15, 0.06, -0.10, 0.01])  # mean -0.05, noisy
+    run = make_run(tmp_path / "r", {"lead": {"rougeLsum": drop}})
+    body = DROP.replace("[[gate.rule]]", "significance = 0.05\n[[gate.rule]]")
+    code, rep = gate_json(tmp_path, run, body)
+    check = rep["checks"][0]
+    assert code == 1 and check["status"] == "fail" and check["p_value"] is None
+    assert "too few items to compare (n=6) for a significance test (min_items 10): judged on the drop alone" in check["message"]
+    code, rep = gate_json(tmp_path, run, body, "--min-items", "5")  # enough for the user: tested, not significant
+    assert code == 0 and rep["checks"][0]["p_value"] > 0.05 and "not significant" in rep["checks"][0]["message"]

@@ -31,16 +31,15 @@ def test_run_report_leaderboard_and_marks(tmp_path):
     assert "| system | rougeLsum | quote\\_fidelity | ok | failed |" in text
     lead_row, = _lines_with(text, "| lead |")
     st = summary.systems["lead"].metrics["rougeLsum"]
-    assert f"{st.mean:.3f} [{st.ci_low:.3f}, {st.ci_high:.3f}] ▼" in lead_row  # significantly below the best
-    assert "| n/a |" in lead_row  # no quotes at all: not applicable, not 1.0
+    assert f"{st.mean:.3f} [{st.ci_low:.3f}, {st.ci_high:.3f}] n=40 ▼" in lead_row  # significantly below the best
+    assert "| n/a (40 n/a) |" in lead_row  # no quotes at all: not applicable, not 1.0
     best = max(("llm", "llm2"), key=lambda s: summary.systems[s].metrics["rougeLsum"].mean)
     other = "llm2" if best == "llm" else "llm"
     for s in (best, other):  # the best, and the one not significantly different from it: bold
         st = summary.systems[s].metrics["rougeLsum"]
-        assert f"**{st.mean:.3f} [{st.ci_low:.3f}, {st.ci_high:.3f}]**" in _lines_with(text, f"| {s} |")[0]
+        assert f"**{st.mean:.3f} [{st.ci_low:.3f}, {st.ci_high:.3f}] n={st.n}**" in _lines_with(text, f"| {s} |")[0]
     assert _lines_with(text, "| llm2 |")[0].endswith("| 39 | **1** |")
-    assert "Holm-adjusted across the 3 system pairs of each metric" in text
-    assert "Not applicable items (excluded from the mean): lead quote\\_fidelity: 40" in text
+    assert "Holm within each metric, across its system pairs with at least 10 shared items" in text
     # pairwise section: one row per metric and pair
     pair_rows = [line for line in text.splitlines() if line.startswith("| rougeLsum | ")]
     assert len(pair_rows) == 3
@@ -64,10 +63,12 @@ def test_single_system_and_many_systems(tmp_path):
     one = make_run(tmp_path / "one", {"solo": {"rouge1": noisy(0.3, 10, 1)}})
     text = render_run(one)
     assert "▼" not in text and "Pairwise" not in text and "**" not in _lines_with(text, "| solo |")[0]
-    many = make_run(tmp_path / "many", {f"s{i}": {"rouge1": noisy(0.2 + 0.05 * i, 20, i, sd=0.02)} for i in range(8)})
+    # 28 pairs in one Holm family: enough resamples that p can get below 0.05 / 28
+    many = make_run(tmp_path / "many", {f"s{i}": {"rouge1": noisy(0.2 + 0.05 * i, 20, i, sd=0.02)} for i in range(8)},
+                    n_resamples=4999)
     text = render_run(many)
-    assert "each system compared with the column's best, Holm-adjusted across the 7 comparisons" in text
-    assert "Pairwise comparisons" not in text
+    assert "All 28 system pairs are in `comparisons.json`" in text  # marks from all pairs, table too long
+    assert "| rouge1 | s0 | s1 |" not in text
     assert "**" in _lines_with(text, "| s7 |")[0] and "▼" in _lines_with(text, "| s0 |")[0]
 
 

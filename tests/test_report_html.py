@@ -21,7 +21,7 @@ from report_fixtures import FAILED, GOLD, PAYLOADS, SUMMARIES, XSS_SYSTEM, share
 from typer.testing import CliRunner
 
 from evalkit.cli import app
-from evalkit.compare import compare_frame
+from evalkit.comparisons import load_comparisons
 from evalkit.report import charts
 from evalkit.report.drilldown import Ref, Span, anchor_for, highlight, keypoint_views, number_views, quote_views
 from evalkit.report.html import environment, render_run_html, script_json, significance_matrices
@@ -273,19 +273,18 @@ def test_leaderboard_marks_the_best_and_counts_errors(run, page):
     assert "backend error: &lt;img" in page.split('id="leaderboard"', 1)[1].split("</section>", 1)[0]
 
 
-def test_significance_matrix_matches_compare_and_states_holm(run, page):
-    summary, scores = run.read_summary(), run.read_scores()
-    systems = list(summary.systems)
-    pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
-    comps = compare_frame(scores, pairs, ["rouge1"], summary.metrics, alpha=0.05, confidence=summary.confidence,
-                          n_resamples=summary.n_resamples, seed=summary.seed)
-    mx = significance_matrices(comps, systems, ["rouge1"])[0]
+def test_significance_matrix_matches_comparisons_json_and_states_holm(run, page):
+    comps, note = load_comparisons(run)
+    assert note is None and comps.min_items == 2  # the stored file, made with the config's [stats] min_items
+    systems = list(run.read_summary().systems)
+    mx = next(m for m in significance_matrices(comps, systems) if m["metric"] == "rouge1")
     grid = dict(mx["grid"])
-    c = next(pc.metrics[0] for pc in comps if (pc.system_a, pc.system_b) == ("faithful", "sloppy"))
+    c = comps.get("rouge1").pair("faithful", "sloppy")
+    assert (c.system_a, c.system_b) == ("faithful", "sloppy")
     assert grid["sloppy"][0]["delta"] == pytest.approx(c.delta)  # row sloppy − column faithful = B − A
     assert grid["faithful"][1]["delta"] == pytest.approx(-c.delta)
     assert grid["faithful"][1]["p"] == c.p_adjusted and grid["faithful"][0] is None
-    assert "Holm-adjusted across the 6 system pairs of each metric" in page
+    assert "Holm across the 6 system pairs of rouge1 with at least 2 shared items" in page
     assert f"{-c.delta:+.3f}" in page
 
 
@@ -322,22 +321,6 @@ def test_report_command_writes_html(run, page, tmp_path):
 def test_score_writes_the_same_report(run, page):
     """`evalkit score` wrote report.html through write_reports; rendering again gives the same bytes."""
     assert run.report_html.read_text(encoding="utf-8") == page
-
-
-def test_best_is_marked_only_where_systems_differ():
-    from evalkit.records import GoldRef, MetricStat, RunSummary, SystemSummary
-    from evalkit.report.html import leaderboard
-
-    def sys_(**means):
-        return SystemSummary(items=3, ok=3, failed=0, metrics={
-            m: MetricStat(mean=v, ci_low=v, ci_high=v, n=3) for m, v in means.items()})
-
-    summary = RunSummary(run_id="r", gold=GoldRef(name="g", source="g.jsonl", hash="sha256:x", items=3), systems={
-        "a": sys_(rouge1=0.5, quote_fidelity=1.0, length=10.0), "b": sys_(rouge1=0.7, quote_fidelity=1.0, length=12.0),
-        "c": sys_(rouge1=0.7, quote_fidelity=1.0)})
-    board = leaderboard(summary, ["a", "b", "c"], ["rouge1", "quote_fidelity", "length"],
-                        {"rouge1": True, "quote_fidelity": True, "length": False})
-    assert board["best"] == {"rouge1": {"b", "c"}, "length": {"a"}}  # ties share; all-equal has none
 
 
 @pytest.mark.slow

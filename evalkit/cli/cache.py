@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 if TYPE_CHECKING:  # evalkit.cache pulls the records (pydantic): imported when a command runs
     from evalkit.cache import CacheStats
@@ -32,14 +33,14 @@ def _when(ts: Optional[float]) -> str:
 
 def _render(s: CacheStats) -> None:
     if not s.exists:
-        out.print(f"no cache yet at {s.path}")
+        out.print(rich_safe(f"no cache yet at {s.path}"))
         return
-    out.print(f"cache {s.path}: {s.entries} summaries, {s.size_bytes / 1e6:.2f} MB, {s.hits} hits served "
-              f"(oldest {_when(s.oldest)}, newest {_when(s.newest)})")
+    out.print(rich_safe(f"cache {s.path}: {s.entries} summaries, {s.size_bytes / 1e6:.2f} MB, {s.hits} hits served "
+              f"(oldest {_when(s.oldest)}, newest {_when(s.newest)})"))
     if s.by_backend:
         table = Table("backend", "summaries", "hits")
         for name, row in s.by_backend.items():
-            table.add_row(name, str(row["entries"]), str(row["hits"]))
+            table.add_row(rich_safe(name), str(row["entries"]), str(row["hits"]))
         out.print(table)
 
 
@@ -73,4 +74,4 @@ def clear(
     if as_json:
         print_json({"deleted": n, "backend": backend})
     else:
-        out.print(f"deleted {n} cached summaries" + (f" of backend {backend!r}" if backend else ""))
+        out.print(rich_safe(f"deleted {n} cached summaries" + (f" of backend {backend!r}" if backend else "")))

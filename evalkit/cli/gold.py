@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 app = typer.Typer(help="Check, describe and import gold sets.\n\nExample: evalkit gold validate my-gold.jsonl",
                   no_args_is_help=True)
@@ -41,7 +42,7 @@ def validate(
         if as_json:
             print_json({"valid": True, "name": gold.name, "items": len(gold), "hash": gold.hash})
         else:
-            out.print(f"ok: {path}: {len(gold)} items, {gold.hash}")
+            out.print(rich_safe(f"ok: {path}: {len(gold)} items, {gold.hash}"))
 
 
 @app.command("stats")
@@ -61,14 +62,14 @@ def stats(
         if as_json:
             print_json(s)
             return
-        table = Table(title=f"{s['name']} ({s['items']} items) {s['hash']}")
+        table = Table(title=rich_safe(f"{s['name']} ({s['items']} items) {s['hash']}"))
         for col in ("", "min", "mean", "median", "max"):
             table.add_column(col, justify="right" if col else "left")
         for key in ("words_per_article", "key_points_per_item", "quotes_per_article", "figures_per_article"):
             d = s[key]
             table.add_row(key.replace("_", " "), *(str(d[k]) for k in ("min", "mean", "median", "max")))
         out.print(table)
-        out.print("desks: " + ", ".join(f"{k} {v}" for k, v in s["desks"].items()))
+        out.print(rich_safe("desks: " + ", ".join(f"{k} {v}" for k, v in s["desks"].items())))
 
 
 @app.command("import")
@@ -89,4 +90,4 @@ def import_(
 
         gold = limit_gold(load_gold(spec, fields=_fields(field)), limit)
         write_gold_jsonl(gold, to)
-        out.print(f"wrote {to}: {len(gold)} items, {gold.hash}")
+        out.print(rich_safe(f"wrote {to}: {len(gold)} items, {gold.hash}"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 
 def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
@@ -16,10 +16,10 @@ def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
     table.add_column("from")
     table.add_column(extra)
     table.add_column("options (type = default: help)")
-    for r in rows:
+    for r in rows:  # help texts, names and plug-in errors are user text: never Rich markup
         opts = "\n".join(f"{o['name']}: {o['type']} = {o['default']!r}" + (f"  {o['help']}" if o["help"] else "")
                          for o in r["options"]) or "-"
-        table.add_row(r["name"], escape(r["source"]), r[extra], opts)  # escape: "pip install 'x[extra]'"
+        table.add_row(*(rich_safe(x) for x in (r["name"], r["source"], r[extra], opts)))
     out.print(table)
 
 

@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory (reports/runs/<run id>).", show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file with the \\[gate] table (default: ./evalkit.toml or \\[tool.evalkit] in ./pyproject.toml).")]
 ResamplesOpt = Annotated[int, typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests.", min=99)]
+MinItemsOpt = Annotated[Optional[int], typer.Option("--min-items", help="Pairs sharing fewer scored items are reported as 'too few items to compare', not tested (default: the run's, else \\[stats] min_items, else 10).", min=1)]
 
 
 def _split(values: Optional[list[str]]) -> Optional[list[str]]:
@@ -27,14 +29,16 @@ def compare(
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric to compare (repeatable or comma-separated; default: the headline metrics).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Compare even if the gold sets or metric configurations differ (with a warning).")] = False,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level for the verdicts.")] = 0.05,
-    resamples: ResamplesOpt = 10000,
+    resamples: Annotated[Optional[int], typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests (default: the run's).", min=99)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for resampling (default: the run's seed).")] = None,
+    min_items: MinItemsOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two runs, or systems within one run, with paired significance tests.
 
     Metric by metric: means, Δ with a paired-bootstrap CI, a paired permutation test (Holm-adjusted over system
-    pairs), wins/ties/losses and a plain-language verdict. Exit 2 if the runs used different
+    pairs), wins/ties/losses and a plain-language verdict. Within one run the numbers are the run's comparisons.json
+    (the ones its reports show). Descriptive outputs are never called better. Exit 2 if the runs used different
     gold sets or metric configurations (unless --force).
 
     Example: evalkit compare reports/runs/before reports/runs/after --metric rougeLsum
@@ -45,26 +49,34 @@ def compare(
 
     with cli_errors():
         result = compare_runs(RunDir.open(run_a), RunDir.open(run_b) if run_b else None, systems=_split(systems),
-                              metrics=_split(metric), force=force, alpha=alpha, n_resamples=resamples, seed=seed)
+                              metrics=_split(metric), force=force, alpha=alpha, n_resamples=resamples, seed=seed,
+                              min_items=min_items)
     for w in result.warnings:
-        err.print(f"[bold yellow]warning:[/] {w}")
+        err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
     for pair in result.pairs:
-        table = Table(title=f"A = {pair.label_a}   B = {pair.label_b}", title_justify="left")
+        table = Table(title=rich_safe(f"A = {pair.label_a}   B = {pair.label_b}"), title_justify="left")
         for col in ("metric", "A", "B", "Δ B−A", f"{result.confidence:.0%} CI", "p", "W/T/L", "n"):
             table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
         for m in pair.metrics:
-            style = ("green" if (m.delta > 0) == m.higher_is_better else "red") if m.significant else "default"
-            table.add_row(m.metric, fmt_num(m.mean_a), fmt_num(m.mean_b), f"[{style}]{fmt_num(m.delta, signed=True)}[/]",
-                          f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]",
-                          fmt_p(m.p_adjusted) + (" *" if m.significant else ""), f"{m.wins}/{m.ties}/{m.losses}", str(m.n))
+            style = {"b_better": "green", "a_better": "red"}.get(m.outcome, "default")
+            if m.outcome in ("too_few_items", "no_items"):
+                p_cell = "too few items" if m.outcome == "too_few_items" else "no items"
+            else:
+                p_cell = fmt_p(m.p_adjusted) + (" *" if m.significant else "")
+            wtl = f"{m.wins}/{m.ties}/{m.losses}" if m.wins is not None else "—"
+            name = rich_safe(m.metric) + ("" if m.direction in ("higher", "lower") else
+                                          " (descriptive)" if m.direction == "none" else " (direction?)")
+            table.add_row(name, fmt_num(m.mean_a), fmt_num(m.mean_b), f"[{style}]{fmt_num(m.delta, signed=True)}[/]",
+                          f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]", p_cell, wtl, str(m.n))
         out.print(table)
-    out.print(f"test: {result.test}; multiple comparisons: {result.correction}; * significant at α = {result.alpha:g}; "
-              "W/T/L = items where B is better/equal/worse")
+    out.print(f"test: {rich_safe(result.test)}; multiple comparisons: {rich_safe(result.correction)}; "
+              f"* significant at α = {result.alpha:g}; W/T/L = items where B is better/equal/worse "
+              f"(— for outputs without a direction); fewer than {result.min_items} shared items: not tested")
     for v in result.verdicts:
-        out.print(f"• {v}")
+        out.print(f"• {rich_safe(v)}")
 
 
 def gate(
@@ -74,6 +86,7 @@ def gate(
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
     resamples: ResamplesOpt = 10000,
+    min_items: MinItemsOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Judge a run against the \\[gate] rules; exit 1 if any check fails.
@@ -87,20 +100,23 @@ def gate(
 
     with cli_errors():
         report = run_gate(run_dir, config_path=config, baseline_path=baseline, junit=junit, markdown=markdown,
-                          n_resamples=resamples)
+                          n_resamples=resamples, min_items=min_items)
     if as_json:
         print_json(report.model_dump(mode="json"))
         raise typer.Exit(report.exit_code)
-    table = Table(title=f"evalkit gate · run {report.run_id}" + (f" · baseline {report.baseline}" if report.baseline else ""),
-                  title_justify="left")
+    title = f"evalkit gate · run {report.run_id}" + (f" · baseline {report.baseline}" if report.baseline else "")
+    table = Table(title=rich_safe(title), title_justify="left")
     for col in ("verdict", "rule", "system", "details"):
         table.add_column(col, overflow="fold")
     verdicts = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[dim]n/a[/]"}
     for ch in report.checks:
-        table.add_row(verdicts[ch.status], f"{ch.rule}: {ch.label}", ch.system, ch.message.split(": ", 1)[-1])
+        details = ch.message.removeprefix(f"{ch.system}: ")
+        table.add_row(verdicts[ch.status], rich_safe(f"{ch.rule}: {ch.label}"), rich_safe(ch.system), rich_safe(details))
     out.print(table)
     if report.correction:
-        out.print(f"multiple comparisons: {report.correction}")
+        out.print(f"multiple comparisons: {rich_safe(report.correction)}")
+    for note in report.notes:
+        err.print(f"[bold yellow]note:[/] {rich_safe(note)}")
     c = report.counts
     summary = f"{c['pass']} passed, {c['fail']} failed, {c['n/a']} not applicable"
     if report.passed:
@@ -108,7 +124,7 @@ def gate(
     else:
         out.print(f"[bold red]gate failed[/] ({summary})")
         for f in report.failed:
-            out.print(f"  FAIL rule {f.rule} ({f.label}): {f.message}")
+            out.print(f"  FAIL rule {f.rule} ({rich_safe(f.label)}): {rich_safe(f.message)}")
     raise typer.Exit(report.exit_code)
 
 
@@ -133,25 +149,29 @@ def baseline(
     if as_json:
         print_json(info)
         return
-    out.print(f"wrote {to}: run {b.run_id}, gold {b.gold.name} ({b.gold.items} items), "
-              f"systems {', '.join(info['systems'])}, {len(info['metrics'])} metrics")
+    out.print(rich_safe(f"wrote {to}: run {b.run_id}, gold {b.gold.name} ({b.gold.items} items), "
+                        f"systems {', '.join(info['systems'])}, {len(info['metrics'])} metrics"))
 
 
 def report(
     run_dir: RunArg,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write the Markdown report here (default: RUN/report.md).")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here (default: RUN/report.html).")] = None,
+    min_items: MinItemsOpt = None,
 ) -> None:
     """Re-render a run's reports from its saved files (nothing is re-scored).
 
+    The marks come from the run's comparisons.json; it is written first when the run has none (an older run),
+    when the summary changed since, or with another --min-items.
+
     Example: evalkit report reports/runs/20250101-120000-ab12 --markdown report.md --html report.html
     """
-    from evalkit.report.html import write_run_html
-    from evalkit.report.markdown import write_run_markdown
+    from evalkit.report import rerender_run
     from evalkit.rundir import RunDir
 
     with cli_errors():
-        run = RunDir.open(run_dir)
-        written = [write_run_markdown(run, markdown), write_run_html(run, html)]
+        written, note = rerender_run(RunDir.open(run_dir), markdown=markdown, html=html, min_items=min_items)
+    if note:
+        err.print(f"[bold yellow]note:[/] {rich_safe(note)}")
     for path in written:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {rich_safe(path)}")

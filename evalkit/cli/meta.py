@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 if TYPE_CHECKING:  # meta_eval pulls scoring (pandas): imported when the command runs
     from evalkit.meta_eval import MetaEvalResult
@@ -30,15 +31,15 @@ def _fmt(x: float | None) -> str:
 
 
 def _render(result: MetaEvalResult) -> None:
-    table = Table(title=f"{result.level}-level correlation with human ratings — {result.file} "
-                        f"({result.rows} rows, {result.docs} docs, {result.systems} systems; "
-                        f"references aggregated by {result.aggregate})")
+    table = Table(title=rich_safe(f"{result.level}-level correlation with human ratings — {result.file} "
+                                  f"({result.rows} rows, {result.docs} docs, {result.systems} systems; "
+                                  f"references aggregated by {result.aggregate})"))
     table.add_column("metric", style="bold")
     for h in result.human:
-        table.add_column(f"{h}\nρ / τ / r", justify="right")
+        table.add_column(f"{rich_safe(h)}\nρ / τ / r", justify="right")
     for metric in result.metrics:
         cells = [result.cell(metric, h) for h in result.human]
-        table.add_row(metric, *[f"{_fmt(c.spearman)} / {_fmt(c.kendall)} / {_fmt(c.pearson)}" for c in cells])
+        table.add_row(rich_safe(metric), *[f"{_fmt(c.spearman)} / {_fmt(c.kendall)} / {_fmt(c.pearson)}" for c in cells])
     out.print(table)
     if result.level == "summary":
         c = result.cells[0] if result.cells else None
@@ -46,7 +47,7 @@ def _render(result: MetaEvalResult) -> None:
             out.print(f"ρ Spearman, τ Kendall tau-b, r Pearson; averaged over {c.n} documents "
                       f"({c.skipped} skipped: constant metric or human scores).")
     for line in result.warnings:
-        err.print(f"warning: {line}")
+        err.print(f"warning: {rich_safe(line)}")
 
 
 def meta_eval(

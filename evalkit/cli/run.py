@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
+from evalkit.report.textsafe import rich_safe
 
 if TYPE_CHECKING:  # the pipeline pulls pandas: imported by the commands that run, not by --help
     from evalkit.pipeline import RunOutcome
@@ -34,18 +35,21 @@ def _fields(pairs: Optional[list[str]]) -> dict[str, str]:
 
 
 def _render(outcome: RunOutcome, as_json: bool, quiet: bool = False) -> None:
-    from evalkit.report.terminal import leaderboard_rows, leaderboard_table
+    from evalkit.report.terminal import leaderboard_rows, leaderboard_view
 
     if as_json:
+        from evalkit.comparisons import load_comparisons
+
+        comparisons, _ = load_comparisons(outcome.rundir, outcome.summary)
         print_json({"run_dir": str(outcome.rundir.path), "run_id": outcome.manifest.run_id,
-                    "gold": outcome.manifest.gold.model_dump(), "leaderboard": leaderboard_rows(outcome.summary),
-                    "warnings": outcome.warnings})
+                    "gold": outcome.manifest.gold.model_dump(),
+                    "leaderboard": leaderboard_rows(outcome.summary, comparisons), "warnings": outcome.warnings})
         return
     for w in outcome.warnings:
-        err.print(f"[bold yellow]warning:[/] {w}")
-    out.print(leaderboard_table(outcome.summary, title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items",
-                                scores=outcome.rundir.read_scores()))
-    out.print(f"run directory: {outcome.rundir.path}")
+        err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
+    out.print(leaderboard_view(outcome.rundir, outcome.summary,
+                               title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items"))
+    out.print(f"run directory: {rich_safe(outcome.rundir.path)}")
 
 
 def run(

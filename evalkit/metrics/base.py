@@ -9,13 +9,14 @@ the ``evalkit.metrics`` entry-point group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict
 
-from evalkit.records import MetricSpec
+from evalkit.records import DIRECTIONS, Direction, MetricSpec
 
 
 class MetricConfig(BaseModel):
@@ -70,8 +71,11 @@ class Metric:
     heavy: ClassVar[bool] = False
     #: the pip extra this metric needs (evalkit.extras), checked before it is built
     requires_extra: ClassVar[Optional[str]] = None
-    #: output names whose higher value is worse (e.g. novel n-gram ratios are informative, not "better")
-    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+    #: each output's direction: "higher" or "lower" is better, or "none" for a descriptive output
+    #: (length, density, counts: shown, never ranked). Outputs not listed are "higher".
+    #: Recorded in the metric's spec (manifest.json, summary.json); reports and the gate read
+    #: the recorded spec, never this class.
+    directions: ClassVar[Mapping[str, Direction]] = MappingProxyType({})
 
     def __init__(self, config: MetricConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -83,10 +87,18 @@ class Metric:
         """Outputs shown in leaderboards by default (e.g. F1 but not P/R)."""
         return self.outputs()
 
+    def direction(self, output: str) -> Direction:
+        """Which way ``output`` is better ("higher", "lower") or "none" (descriptive)."""
+        d = self.directions.get(output, "higher")
+        if d not in DIRECTIONS:
+            raise ValueError(f"metric {self.name!r}: direction of {output!r} is {d!r}; use one of {', '.join(DIRECTIONS)}")
+        return d
+
     def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         raise NotImplementedError
 
     def identity(self) -> MetricSpec:
         """Full configuration, recorded in the manifest (subclasses add library versions)."""
-        return MetricSpec(name=self.name, config=self.config.model_dump(mode="json"),
-                          outputs=self.outputs(), headline=self.headline())
+        outputs = self.outputs()
+        return MetricSpec(name=self.name, config=self.config.model_dump(mode="json"), outputs=outputs,
+                          headline=self.headline(), directions={o: self.direction(o) for o in outputs})

@@ -299,11 +299,13 @@ class TextEncoder:
         return len(enc["input_ids"])
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> None:
-        """Embed the texts not seen yet, longest first in batches (as bert-score does)."""
+        """Embed the texts not seen yet, longest first in batches (as bert-score does), ties of length
+        broken by the text itself: the order is total, so the batches (and the padding each text
+        is embedded with) never depend on set iteration order, i.e. on PYTHONHASHSEED."""
         import torch
         from bert_score.utils import bert_encode, padding
 
-        new = sorted({t for t in texts if t not in self._cache}, key=lambda x: len(x.split(" ")), reverse=True)
+        new = sorted({t for t in texts if t not in self._cache}, key=lambda x: (-len(x.split(" ")), x))
         if not new:
             return
         start = time.perf_counter()

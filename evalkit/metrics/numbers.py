@@ -56,7 +56,7 @@ class NumberFidelityConfig(MetricConfig):
 class NumberFidelity(Metric):
     name = "numbers"
     Config = NumberFidelityConfig
-    lower_is_better = frozenset({"number_unsupported"})
+    directions = {"number_count": "none", "number_unsupported": "lower"}
 
     def outputs(self) -> list[str]:
         return ["number_fidelity", "number_count", "number_unsupported"]

@@ -41,7 +41,7 @@ class QuoteFidelityConfig(MetricConfig):
 class QuoteFidelity(Metric):
     name = "quotes"
     Config = QuoteFidelityConfig
-    lower_is_better = frozenset({"quote_altered", "quote_not_found"})
+    directions = {"quote_count": "none", "quote_altered": "lower", "quote_not_found": "lower"}
 
     def outputs(self) -> list[str]:
         return ["quote_fidelity", "quote_count", "quote_altered", "quote_not_found"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -21,19 +22,21 @@ from typing import Any, Optional
 import jinja2
 from markupsafe import Markup
 
-from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
+from evalkit.compare import headline_metrics
+from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
 from evalkit.errors import EvalkitError
 from evalkit.fsutil import write_text_atomic
-from evalkit.records import GoldItem, GoldSet, Manifest, RunSummary
+from evalkit.records import Direction, GoldItem, GoldSet, Manifest, RunComparisons, RunSummary, recorded_direction
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
+from evalkit.report.textsafe import visible_controls
 from evalkit.rundir import RunDir
-from evalkit.stats import fmt_num, fmt_p
+from evalkit.stats import error_text, fmt_num, fmt_p
 
-ALPHA = 0.05
-#: the significance matrix holds every pair up to this many systems (the tests grow as k²)
+#: the significance matrices show every pair up to this many systems (all are in comparisons.json)
 MAX_MATRIX_SYSTEMS = 8
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+_JSON_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def environment() -> jinja2.Environment:
@@ -48,11 +51,12 @@ def environment() -> jinja2.Environment:
 
 def script_json(data: Any) -> Markup:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` can
-    end the element or open a comment; U+2028/9 are escaped too. ``JSON.parse`` reads it back."""
+    end the element or open a comment; U+2028/9, DEL and the C1 controls (C0 controls are
+    escaped by ``json.dumps``) are escaped too. ``JSON.parse`` reads it back."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
-    return Markup(text)
+    return Markup(_JSON_CONTROLS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text))
 
 
 def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[str, GoldItem], list[str]]:
@@ -76,20 +80,24 @@ def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[
 
 
 def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
-                    comparisons: Optional[Sequence[PairComparison]] = None) -> str:
+                    comparisons: Optional[RunComparisons] = None) -> str:
     """The report of a run directory as one HTML string (``gold`` defaults to the manifest's source).
 
-    ``comparisons``: pairwise results of ``compare_frame`` already computed for this run (the
-    Markdown report needs the same ones); computed here when not given.
+    ``comparisons``: the run's comparisons.json record (read from the run when not given); every
+    star, ▼ and significance cell comes from it.
     """
     manifest, summary = rundir.read_manifest(), rundir.read_summary()
     scores, predictions, details = rundir.read_scores(), rundir.read_predictions(), rundir.read_details()
     gold_items, notes = load_report_gold(manifest, gold)
+    if comparisons is None:
+        comparisons, note = load_comparisons(rundir, summary, scores)
+        notes += [note] if note else []
     systems = list(summary.systems) or list(dict.fromkeys(p.system for p in predictions))
     specs = summary.metrics or manifest.metrics
     present = list(dict.fromkeys(scores["metric"]))
     headline = headline_metrics(specs, present) if present else []
-    higher = {m: higher_is_better(m, specs) for m in present}
+    directions = {m: recorded_direction(m, specs) for m in present}
+    notes += [f"{m}: {why}" for m, why in comparisons.not_compared.items() if why == NOT_RECORDED and len(systems) > 1]
 
     # per-item scores: gold_id -> system -> metric -> value
     item_scores: dict[str, dict[str, dict[str, Optional[float]]]] = {}
@@ -108,25 +116,23 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
     if gold_items and any(v.item is None for v in items):
         notes.append("Some predicted items are not in the gold file: their articles are not shown.")
 
-    if comparisons is None and 2 <= len(systems) <= MAX_MATRIX_SYSTEMS and headline:
-        pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
-        comparisons = compare_frame(scores, pairs, headline, specs, run_id=summary.run_id, alpha=ALPHA,
-                                    confidence=summary.confidence, n_resamples=summary.n_resamples,
-                                    seed=summary.seed)
+    ranked = [m for m in headline if directions.get(m) in ("higher", "lower")]
     context = {
-        "manifest": manifest, "summary": summary, "systems": systems, "headline": headline,
+        "manifest": manifest, "summary": summary, "systems": systems, "headline": headline, "ranked": ranked,
         "all_metrics": [m for m in present if any(m in s.metrics for s in summary.systems.values())],
-        "higher": higher, "items": items, "notes": notes + list(summary.notes),
-        "leaderboard": leaderboard(summary, systems, present, higher),
+        "directions": directions, "items": items, "notes": notes + list(summary.notes),
+        "leaderboard": leaderboard(summary, systems, comparisons),
         "errors": error_lists(predictions, systems),
         "means_charts": [means_chart(summary, systems, m) for m in headline],
         "dist_charts": [distribution_chart(items, systems, m) for m in headline],
-        "matrices": significance_matrices(comparisons or [], systems, headline),
-        "n_pairs": len(systems) * (len(systems) - 1) // 2, "alpha": ALPHA,
-        "matrix_skipped": len(systems) > MAX_MATRIX_SYSTEMS and comparisons is None,
-        "data": script_json(client_data(items, systems, headline, higher)),
+        "matrices": significance_matrices(comparisons, systems) if len(systems) <= MAX_MATRIX_SYSTEMS else [],
+        "comparisons": comparisons,
+        "matrix_skipped": len(systems) > MAX_MATRIX_SYSTEMS,
+        "data": script_json(client_data(items, systems, ranked, directions)),
     }
-    return environment().get_template("report.html.j2").render(**context)
+    # C0/C1 control characters from names, messages or articles (other than whitespace) are parse
+    # errors in HTML: write them as visible escapes, wherever they landed (text, attributes, SVG)
+    return visible_controls(environment().get_template("report.html.j2").render(**context), bidi=False)
 
 
 def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[GoldSet] = None, **kw: Any) -> Path:
@@ -140,37 +146,34 @@ def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[G
 # sections
 # --------------------------------------------------------------------------------------------
 
-def leaderboard(summary: RunSummary, systems: Sequence[str], metrics: Sequence[str],
-                higher: dict[str, bool]) -> dict[str, Any]:
-    """Rows of (system, stats per metric, counts) and the best system(s) of each metric."""
-    best: dict[str, set[str]] = {}
-    for m in metrics:
-        means = {s: summary.systems[s].metrics[m].mean for s in systems
-                 if s in summary.systems and m in summary.systems[s].metrics
-                 and summary.systems[s].metrics[m].mean is not None}
-        if len(means) > 1:
-            top = (max if higher.get(m, True) else min)(means.values())
-            winners = {s for s, v in means.items() if v == top}
-            if len(winners) < len(means):  # a column where every system ties has no best
-                best[m] = winners
+def leaderboard(summary: RunSummary, systems: Sequence[str], comparisons: RunComparisons) -> dict[str, Any]:
+    """Rows of (system, stats per metric, counts) and, per metric, each system's standing against
+    the column's best as recorded in comparisons.json (best / tied / worse / too few items)."""
+    standing: dict[str, dict[str, str]] = {}
+    few: dict[str, dict[str, str]] = {}
+    for mc in comparisons.metrics:
+        standing[mc.metric] = dict(mc.versus_best)
+        few[mc.metric] = {s: too_few_text(too_few_n(summary, mc, s, comparisons.min_items))
+                          for s, v in mc.versus_best.items() if v == "too_few_items"}
     rows = []
     for s in systems:
         ss = summary.systems.get(s)
         rows.append({"system": s, "stats": ss.metrics if ss else {}, "n_items": ss.items if ss else 0,
                      "ok": ss.ok if ss else 0, "failed": ss.failed if ss else 0, "cached": ss.cached if ss else 0})
-    return {"rows": rows, "best": best}
+    return {"rows": rows, "standing": standing, "few": few}
 
 
 def error_lists(predictions, systems: Sequence[str]) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:
-    """Per system with failures: each distinct error message, how often, on which items."""
+    """Per system with failures: each distinct error message (as summary.json words it), how
+    often, on which items; most frequent first, ties by message (the order of summary.json)."""
     out = []
     for s in systems:
         by_msg: dict[str, list[str]] = {}
         for p in predictions:
             if p.system == s and not p.ok:
-                by_msg.setdefault(p.error or "no summary", []).append(p.gold_id)
+                by_msg.setdefault(error_text(p), []).append(p.gold_id)
         if by_msg:
-            out.append((s, [(msg, len(ids), ids) for msg, ids in sorted(by_msg.items(), key=lambda kv: -len(kv[1]))]))
+            out.append((s, [(msg, len(ids), ids) for msg, ids in sorted(by_msg.items(), key=lambda kv: (-len(kv[1]), kv[0]))]))
     return out
 
 
@@ -192,41 +195,46 @@ def distribution_chart(items: Sequence[ItemView], systems: Sequence[str], metric
     return metric, charts.distribution_chart(metric, series)
 
 
-def significance_matrices(comparisons: Sequence[PairComparison], systems: Sequence[str],
-                          metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """Per metric, a systems × systems grid: cell (row R, column C) holds R − C (mean over the
-    items both scored), the Holm-adjusted p and whether R is significantly better or worse."""
-    found = {(pc.system_a, pc.system_b, mc.metric): mc for pc in comparisons for mc in pc.metrics}
+def significance_matrices(comparisons: RunComparisons, systems: Sequence[str]) -> list[dict[str, Any]]:
+    """Per compared metric, a systems × systems grid from comparisons.json: cell (row R, column C)
+    holds R − C (mean over the items both scored), the Holm-adjusted p and whether R is
+    significantly better or worse; pairs with too few shared items say so."""
     out = []
-    for m in metrics:
+    for mc in comparisons.metrics:
         grid = []
         for r in systems:
-            row = []
+            row: list[Optional[dict[str, Any]]] = []
             for c in systems:
-                mc, sign = found.get((c, r, m)), 1.0  # stored as B − A with A = c, B = r
-                if mc is None:
-                    mc, sign = found.get((r, c, m)), -1.0
-                if r == c or mc is None or mc.delta is None:
-                    row.append(None if r == c else {"delta": None, "p": None, "state": "na", "n": 0 if mc is None else mc.n})
+                p = mc.pair(r, c) if r != c else None
+                if r == c:
+                    row.append(None)
                     continue
-                delta = sign * mc.delta
+                if p is None or p.delta is None:
+                    row.append({"delta": None, "p": None, "state": "na", "n": 0 if p is None else p.n})
+                    continue
+                sign = 1.0 if p.system_b == r else -1.0  # stored as B − A
+                if p.outcome in ("too_few_items", "no_items"):
+                    row.append({"delta": sign * p.delta, "p": None, "state": "few", "n": p.n,
+                                "text": too_few_text(p.n)})
+                    continue
                 state = "ns"
-                if mc.significant:
-                    state = "better" if (delta > 0) == mc.higher_is_better else "worse"
-                row.append({"delta": delta, "p": mc.p_adjusted, "p_raw": mc.p_value, "state": state, "n": mc.n})
+                if p.outcome in ("a_better", "b_better"):
+                    r_better = (p.outcome == "b_better") == (p.system_b == r)
+                    state = "better" if r_better else "worse"
+                row.append({"delta": sign * p.delta, "p": p.p_adjusted, "p_raw": p.p_value, "state": state, "n": p.n})
             grid.append((r, row))
-        if any(cell for _, row in grid for cell in row):
-            out.append({"metric": m, "grid": grid})
+        out.append({"metric": mc.metric, "direction": mc.direction, "family": mc.family, "grid": grid})
     return out
 
 
 def client_data(items: Sequence[ItemView], systems: Sequence[str], metrics: Sequence[str],
-                higher: dict[str, bool]) -> dict[str, Any]:
+                directions: dict[str, Optional[Direction]]) -> dict[str, Any]:
     """What the filters need: per item its id, title, anchor, systems with a fabricated quote,
-    and per system the headline scores (null = not applicable or failed)."""
+    and per system the scores of the ranked headline metrics (null = not applicable or failed);
+    descriptive metrics are not offered to the "lost to" filter."""
     return {
         "systems": list(systems),
-        "metrics": [{"name": m, "higher": higher.get(m, True)} for m in metrics],
+        "metrics": [{"name": m, "higher": directions.get(m) == "higher"} for m in metrics],
         "items": [{"id": v.gold_id, "title": v.title, "anchor": v.anchor, "fab": v.fabricated_by,
                    "scores": {s: [v.scores.get(s, {}).get(m) for m in metrics] for s in systems}} for v in items],
     }

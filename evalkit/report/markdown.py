@@ -1,8 +1,10 @@
-"""Markdown reports: the run's ``report.md`` (leaderboard with CIs and significance marks,
-pairwise comparisons) and the gate summary for PR comments / ``$GITHUB_STEP_SUMMARY``.
+"""Markdown reports: the run's ``report.md`` (leaderboard with CIs, n and the significance marks
+of comparisons.json, failures, pairwise comparisons) and the gate summary for PR comments /
+``$GITHUB_STEP_SUMMARY``.
 
-Everything that comes from a model or a file (system names, metric names, notes) is escaped
-so it cannot break the table or inject markup.
+Everything that comes from a model or a file (system names, metric names, error messages,
+notes) is escaped so it cannot break the table or inject markup, and control characters
+(ESC, bidi overrides...) are written as visible escapes. No statistics are computed here.
 """
 
 from __future__ import annotations
@@ -13,24 +15,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from evalkit.compare import PairComparison, compare_frame, headline_metrics, higher_is_better
+from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
 from evalkit.fsutil import write_text_atomic
-from evalkit.records import RunSummary
+from evalkit.records import MetricComparisons, RunComparisons, RunSummary, recorded_direction
+from evalkit.report.textsafe import visible_controls
 from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p
 
 if TYPE_CHECKING:
     from evalkit.gate import GateReport
 
-ALPHA = 0.05
-#: up to this many systems the report holds every pairwise comparison; above, each is compared with the best
+#: up to this many systems the report lists every pairwise comparison (all are in comparisons.json)
 MAX_PAIRWISE_SYSTEMS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def esc(text: object) -> str:
-    """Escape Markdown/HTML metacharacters and newlines for a table cell or inline text."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\r", " ").replace("\n", " ")
+    """Escape Markdown/HTML metacharacters, control characters and newlines for a table cell or inline text."""
+    return _MD_SPECIAL.sub(r"\\\1", visible_controls(text)).replace("\r", " ").replace("\n", " ").replace("\t", " ")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
@@ -43,113 +45,116 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> 
 # run report
 # --------------------------------------------------------------------------------------------
 
-def render_run(rundir: RunDir, *, alpha: float = ALPHA) -> str:
-    """``report.md`` of a run, from its manifest, summary and scores."""
-    manifest, summary, scores = rundir.read_manifest(), rundir.read_summary(), rundir.read_scores()
+def render_run(rundir: RunDir, comparisons: Optional[RunComparisons] = None) -> str:
+    """``report.md`` of a run, from its manifest, summary and comparisons.json."""
+    manifest, summary = rundir.read_manifest(), rundir.read_summary()
+    note = None
+    if comparisons is None:
+        comparisons, note = load_comparisons(rundir, summary)
     systems = list(summary.systems)
-    metrics = headline_metrics(summary.metrics, [m for m in dict.fromkeys(scores["metric"])])
-    specs = summary.metrics
-    n_res = summary.n_resamples
-    by_metric: dict[str, list[PairComparison]] = {}
-    best: dict[str, Optional[str]] = {m: _best(summary, m, higher_is_better(m, specs)) for m in metrics}
-    if 2 <= len(systems) <= MAX_PAIRWISE_SYSTEMS:
-        pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
-        all_pairs = compare_frame(scores, pairs, metrics, specs, run_id=summary.run_id, alpha=alpha,
-                                  confidence=summary.confidence, n_resamples=n_res, seed=summary.seed)
-        by_metric = {m: all_pairs for m in metrics}
-        family = f"Holm-adjusted across the {len(pairs)} system pairs of each metric"
-    elif len(systems) > MAX_PAIRWISE_SYSTEMS:
-        for m in metrics:
-            if best[m] is not None:
-                pairs = [(best[m], s) for s in systems if s != best[m]]
-                by_metric[m] = compare_frame(scores, pairs, [m], specs, run_id=summary.run_id, alpha=alpha,
-                                             confidence=summary.confidence, n_resamples=n_res, seed=summary.seed)
-        family = f"each system compared with the column's best, Holm-adjusted across the {len(systems) - 1} comparisons"
-    else:
-        family = ""
+    metrics = _headline(summary)
 
     lines = [f"# evalkit run `{esc(summary.run_id)}`", ""]
     lines.append(f"Gold set **{esc(summary.gold.name)}** ({summary.gold.items} items, `{summary.gold.hash[:19]}…`) · "
                  f"created {esc(manifest.created)} · evalkit {esc(manifest.evalkit_version)}"
                  + (f" · commit `{manifest.git_commit[:10]}`" if manifest.git_commit else ""))
     lines += ["", "## Leaderboard", ""]
-    header = ["system"] + [esc(m) for m in metrics] + ["ok", "failed"]
+    header = ["system"] + [esc(m) + (" (descriptive)" if recorded_direction(m, summary.metrics) == "none" else "")
+                           for m in metrics] + ["ok", "failed"]
     rows = []
     for s in systems:
         ss = summary.systems[s]
-        cells = [esc(s)]
-        for m in metrics:
-            cells.append(_cell(summary, s, m, best[m], by_metric.get(m, []), alpha))
+        cells = [esc(s)] + [_cell(summary, comparisons, s, m) for m in metrics]
         cells += [str(ss.ok), f"**{ss.failed}**" if ss.failed else "0"]
         rows.append(cells)
     lines += _table(header, rows, "l" + "r" * (len(metrics) + 2))
-    lines += ["", f"Mean [{summary.confidence:.0%} bootstrap CI] over the items a metric applies to "
-                  f"(seed {summary.seed}, {summary.n_resamples} resamples)."]
-    if len(systems) > 1:
-        lines.append(f"**Bold**: the best mean of the column and every system not significantly different from it; "
-                     f"▼ significantly worse than the best (paired permutation test, {family}, α = {alpha:g}).")
-    na = [(s, m, st.n_not_applicable) for s, ss in summary.systems.items() for m, st in ss.metrics.items()
-          if m in metrics and st.n_not_applicable]
-    if na:
-        lines.append("Not applicable items (excluded from the mean): "
-                     + "; ".join(f"{esc(s)} {esc(m)}: {n}" for s, m, n in na) + ".")
-    if 2 <= len(systems) <= MAX_PAIRWISE_SYSTEMS and metrics:
-        lines += ["", "## Pairwise comparisons", "",
-                  f"Δ = B − A over the items both scored, with its {summary.confidence:.0%} paired-bootstrap CI; "
-                  f"p from a two-sided paired permutation test, {family}; "
-                  "wins/ties/losses count items where B is better/equal/worse.", ""]
-        lines += _pairwise_table(by_metric[metrics[0]], metrics)
-    if summary.notes:
-        lines += ["", "## Notes", ""] + [f"- {esc(n)}" for n in summary.notes]
+    lines += ["", f"Mean [{summary.confidence:.0%} bootstrap CI] and n, the items a metric applies to "
+                  f"(seed {summary.seed}, {summary.n_resamples} resamples); not applicable items are excluded and "
+                  "counted (n/a)."]
+    if len(systems) > 1 and comparisons.metrics:
+        lines.append(f"**Bold**: the best mean of the column and every system not significantly worse than it; "
+                     f"▼ significantly worse than the best (two-sided paired permutation test, Holm across the system "
+                     f"pairs of each metric, α = {comparisons.alpha:g}); a system or pair with fewer than "
+                     f"{comparisons.min_items} items is marked \"too few items to compare\", never compared. "
+                     "Descriptive columns are never ranked.")
+    lines += _failures(summary)
+    unknown = [f"{esc(m)}: {esc(why)}" for m, why in comparisons.not_compared.items() if why == NOT_RECORDED]
+    if unknown and len(systems) > 1:
+        lines += ["", "Not compared: " + "; ".join(unknown) + "."]
+    if 2 <= len(systems) and comparisons.metrics:
+        lines += ["", "## Pairwise comparisons", ""]
+        if len(systems) <= MAX_PAIRWISE_SYSTEMS:
+            lines += [f"Δ = B − A over the items both scored, with its {summary.confidence:.0%} paired-bootstrap CI; "
+                      f"p from a two-sided paired permutation test, {esc(comparisons.correction)}; "
+                      "wins/ties/losses count items where B is better/equal/worse.", ""]
+            lines += _pairwise_table(comparisons)
+        else:
+            n_pairs = len(systems) * (len(systems) - 1) // 2
+            lines.append(f"All {n_pairs} system pairs are in `comparisons.json`; see them with "
+                         f"`evalkit compare {esc(rundir.path)}`.")
+    notes = list(summary.notes) + ([note] if note else [])
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {esc(n)}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
-def _best(summary: RunSummary, metric: str, higher: bool) -> Optional[str]:
-    means = [(st.mean, s) for s, ss in summary.systems.items()
-             if (st := ss.metrics.get(metric)) is not None and st.mean is not None]
-    if not means:
-        return None
-    return (max if higher else min)(means, key=lambda t: t[0])[1]
+def _headline(summary: RunSummary) -> list[str]:
+    names = [h for m in summary.metrics for h in (m.headline or m.outputs)]
+    present = {k for s in summary.systems.values() for k in s.metrics}
+    return [n for n in dict.fromkeys(names) if n in present] or sorted(present)
 
 
-def _cell(summary: RunSummary, system: str, metric: str, best: Optional[str], comparisons: list[PairComparison],
-          alpha: float) -> str:
+def _cell(summary: RunSummary, comparisons: RunComparisons, system: str, metric: str) -> str:
     st = summary.systems[system].metrics.get(metric)
     if st is None or st.mean is None:
-        return "n/a"
+        return "n/a" + (f" ({st.n_not_applicable} n/a)" if st is not None and st.n_not_applicable else "")
     text = f"{st.mean:.3f} [{st.ci_low:.3f}, {st.ci_high:.3f}]" if st.ci_low is not None else f"{st.mean:.3f}"
-    if best is None or len(summary.systems) < 2:
-        return text
-    if system == best:
+    text += f" n={st.n}" + (f" ({st.n_not_applicable} n/a)" if st.n_not_applicable else "")
+    mc: Optional[MetricComparisons] = comparisons.get(metric)
+    standing = mc.versus_best.get(system) if mc else None
+    if standing in ("best", "tied"):
         return f"**{text}**"
-    for p in comparisons:
-        if {p.system_a, p.system_b} == {system, best}:
-            mc = next((x for x in p.metrics if x.metric == metric), None)
-            if mc is not None and mc.significant:
-                return f"{text} ▼"
-            return f"**{text}**"
+    if standing == "worse":
+        return f"{text} ▼"
+    if standing == "too_few_items" and mc is not None:
+        return f"{text} · {too_few_text(too_few_n(summary, mc, system, comparisons.min_items))}"
     return text
 
 
-def _pairwise_table(pairs: list[PairComparison], metrics: Sequence[str]) -> list[str]:
+def _failures(summary: RunSummary) -> list[str]:
+    failing = [(s, ss) for s, ss in summary.systems.items() if ss.failed]
+    if not failing:
+        return []
+    lines = ["", "### Failures", ""]
+    for s, ss in failing:
+        top = ss.errors[0] if ss.errors else None
+        lines.append(f"- **{esc(s)}**: {ss.failed} of {ss.items} items failed"
+                     + (f"; most frequent error ({top.count}×): {esc(top.message)}" if top else ""))
+    return lines
+
+
+def _pairwise_table(comparisons: RunComparisons) -> list[str]:
     rows = []
-    for m in metrics:
-        for p in pairs:
-            mc = next(x for x in p.metrics if x.metric == m)
-            mark = " ✱" if mc.significant else ""
-            rows.append([esc(m), esc(p.label_a), esc(p.label_b), fmt_num(mc.mean_a), fmt_num(mc.mean_b),
-                         f"{fmt_num(mc.delta, signed=True)} [{fmt_num(mc.ci_low, signed=True)}, "
-                         f"{fmt_num(mc.ci_high, signed=True)}]", f"{fmt_p(mc.p_adjusted)}{mark}",
-                         f"{mc.wins}/{mc.ties}/{mc.losses}", str(mc.n)])
+    for mc in comparisons.metrics:
+        for p in mc.pairs:
+            if p.outcome in ("too_few_items", "no_items"):
+                delta, p_txt = fmt_num(p.delta, signed=True), too_few_text(p.n)
+            else:
+                delta = (f"{fmt_num(p.delta, signed=True)} [{fmt_num(p.ci_low, signed=True)}, "
+                         f"{fmt_num(p.ci_high, signed=True)}]")
+                p_txt = fmt_p(p.p_adjusted) + (" ✱" if p.outcome in ("a_better", "b_better") else "")
+            rows.append([esc(mc.metric), esc(p.system_a), esc(p.system_b), fmt_num(p.mean_a), fmt_num(p.mean_b),
+                         delta, p_txt, f"{p.wins}/{p.ties}/{p.losses}", str(p.n)])
     return _table(["metric", "A", "B", "mean A", "mean B", "Δ [CI]", "p (Holm)", "W/T/L", "n"], rows,
-                  "lllrrrrrr") + ["", "✱ significant at α = 0.05 after correction."]
+                  "lllrrrrrr") + ["", f"✱ significant at α = {comparisons.alpha:g} after correction."]
 
 
-def write_run_markdown(rundir: RunDir, path: Path | str | None = None) -> Path:
+def write_run_markdown(rundir: RunDir, path: Path | str | None = None,
+                       comparisons: Optional[RunComparisons] = None) -> Path:
     """Re-render a run's Markdown report (default: ``<run>/report.md``)."""
     target = Path(path) if path is not None else rundir.report_md
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(target, render_run(rundir))
+    write_text_atomic(target, render_run(rundir, comparisons))
     return target
 
 
@@ -175,21 +180,23 @@ def render_gate(report: GateReport) -> str:
         lines.append("")
     rows = []
     for ch in report.checks:
-        ci = (f"[{fmt_num(ch.ci_low)}, {fmt_num(ch.ci_high)}]" if ch.kind != "max_drop"
+        paired = ch.kind in ("max_drop", "not_worse_than")
+        ci = (f"[{fmt_num(ch.ci_low)}, {fmt_num(ch.ci_high)}]" if not paired
               else f"Δ {fmt_num(ch.delta, signed=True)} [{fmt_num(ch.delta_ci_low, signed=True)}, "
                    f"{fmt_num(ch.delta_ci_high, signed=True)}]")
-        if ch.kind != "max_drop" and ch.ci_low is None:
+        if (not paired and ch.ci_low is None) or (paired and ch.delta is None):
             ci = ""
         observed = f"{ch.observed:g}" if ch.metric == "errors" and ch.observed is not None else fmt_num(ch.observed)
         rows.append([_STATUS[ch.status], f"{ch.rule}: {esc(ch.label)}", esc(ch.system), observed,
                      fmt_num(ch.baseline) if ch.baseline is not None else "", ci,
                      f"{fmt_p(ch.p_value)} / {fmt_p(ch.p_adjusted)}" if ch.significance else ""])
     lines += ["### All checks", ""]
-    lines += _table(["verdict", "rule", "system", "observed", "baseline", "CI", "p / Holm"], rows, "lllrrrr")
+    lines += _table(["verdict", "rule", "system", "observed", "baseline / ref.", "CI", "p / Holm"], rows, "lllrrrr")
     lines.append("")
     if report.correction:
         lines.append(f"Significance of drops: {esc(report.test)}. Multiple checks: {esc(report.correction)}.")
     lines.append(f"{c['pass']} passed, {c['fail']} failed, {c['n/a']} not applicable.")
+    lines += [f"Note: {esc(n)}" for n in report.notes]
     return "\n".join(lines) + "\n"
 
 
