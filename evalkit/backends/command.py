@@ -36,6 +36,7 @@ from pydantic import Field, field_validator
 from evalkit.backends.base import Backend, BackendOptions
 from evalkit.errors import BackendError, UsageError
 from evalkit.records import GoldItem
+from evalkit.redact import redact_text
 
 _STDERR_TAIL = 500
 _HASH_LIMIT = 16 * 1024 * 1024
@@ -45,6 +46,7 @@ class Command(Backend):
     """Run a program per article (or per batch of articles)."""
 
     name = "command"
+    reads = ("id", "title", "article")  # stdin / JSON input and EVALKIT_GOLD_ID, EVALKIT_TITLE
     runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout", "concurrency", "batch_size"})
 
     class Options(BackendOptions):
@@ -213,7 +215,9 @@ def _item_json(item: GoldItem) -> dict[str, Any]:
 
 
 def _tail(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace").strip()
+    """The end of stderr for an error message, redacted before it is cut (a secret the program
+    printed cannot survive as a fragment)."""
+    text = redact_text(stderr.decode("utf-8", errors="replace")).strip()
     if not text:
         return ""
     if len(text) > _STDERR_TAIL:

@@ -38,6 +38,7 @@ class Lead(Backend):
     """The first k sentences of the article (lead-3 is the classic news baseline)."""
 
     name = "lead"
+    reads = ("article",)
 
     class Options(BackendOptions):
         k: int = Field(3, ge=1, description="number of leading sentences")
@@ -48,6 +49,8 @@ class Lead(Backend):
 
 class _GraphRank(Backend):
     """Rank sentences by PageRank over a sentence-similarity graph (networkx); keep the top k."""
+
+    reads = ("article",)
 
     class Options(BackendOptions):
         k: int = Field(3, ge=1, description="number of sentences to select")
@@ -122,6 +125,7 @@ class Oracle(Backend):
     """
 
     name = "oracle"
+    reads = ("article", "key_points")
 
     class Options(BackendOptions):
         max_sentences: Optional[int] = Field(None, ge=1, description="stop after this many (default: number of key points)")
