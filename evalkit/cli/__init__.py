@@ -22,17 +22,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=_common.OneLineErrors,
 )
+
+
+def _print_version(value: Optional[bool]) -> None:
+    if value:
+        typer.echo(f"evalkit {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", help="Print the version and exit.", is_eager=True)] = None,
+    version: Annotated[Optional[bool], typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                                    callback=_print_version)] = None,
 ) -> None:
-    if version:
-        typer.echo(f"evalkit {__version__}")
-        raise typer.Exit(0)
     _common.STATE["debug"] = debug or _common.STATE["debug"]
 
 
