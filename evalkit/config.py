@@ -47,7 +47,7 @@ class RunDefaults(BaseModel):
     out: Optional[str] = None
     seed: int = 0
     #: a backend output longer than this is recorded as the row's error (default 200,000)
-    max_output_chars: Optional[int] = Field(None, ge=1)
+    max_output_chars: Optional[int] = Field(default=None, ge=1)
 
 
 class Config(BaseModel):

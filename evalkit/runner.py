@@ -49,23 +49,13 @@ class _Tally:
     errors: int = 0
 
 
-def run_systems(
-    gold: GoldSet,
-    systems: list[SystemSpec],
-    rundir: RunDir,
-    *,
-    cache: PredictionCache | None,
-    max_errors: int | None = None,
-    progress: bool = True,
-    retry_failed: bool = False,
-    console: Console | None = None,
-    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
-) -> list[Prediction]:
-    """Build the systems' backends, run them (``run_built``) and close them."""
+def run_systems(gold: GoldSet, systems: list[SystemSpec], rundir: RunDir, *, cache: PredictionCache | None,
+                **options: Any) -> list[Prediction]:
+    """Build the systems' backends, run them (``run_built``, which takes the same ``options``)
+    and close them."""
     built = build_systems(systems)
     try:
-        return run_built(gold, built, rundir, cache=cache, max_errors=max_errors, progress=progress,
-                         retry_failed=retry_failed, console=console, max_output_chars=max_output_chars)
+        return run_built(gold, built, rundir, cache=cache, **options)
     finally:
         close_systems(built)
 
@@ -203,13 +193,15 @@ def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: Journal, cac
     else:
         for item in misses:
             t0 = time.perf_counter()
+            result: Any = None
+            error: Optional[BaseException] = None
             try:
-                output, error = backend.summarize(item), None
+                result = backend.summarize(item)
             except EvalkitError:
                 raise
             except Exception as e:
-                output, error = None, e
-            finish(item, output, error, time.perf_counter() - t0)
+                error = e
+            finish(item, result, error, time.perf_counter() - t0)
 
 
 def _run_batches(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from evalkit.backends.base import Backend, BackendOptions
+from evalkit.backends.base import Backend, BackendOptions, Output
 from evalkit.errors import BackendError, UsageError
 from evalkit.records import GoldItem
 from evalkit.redact import redact_text
@@ -104,7 +104,7 @@ class Command(Backend):
         return out
 
     # --- per item ---------------------------------------------------------------------------
-    def summarize(self, item: GoldItem) -> str:
+    def summarize(self, item: GoldItem) -> Output:
         if self.options.batch:
             result = self.summarize_batch([item])[0]
             if isinstance(result, BackendError):
@@ -118,12 +118,12 @@ class Command(Backend):
         stdout = self._call(self._command({}), stdin, env)
         return stdout.strip()
 
-    async def asummarize(self, item: GoldItem) -> str:
+    async def asummarize(self, item: GoldItem) -> Output:
         # processes run in worker threads so that ``concurrency`` of them overlap
         return await asyncio.to_thread(self.summarize, item)
 
     # --- batch ------------------------------------------------------------------------------
-    def summarize_batch(self, items: Sequence[GoldItem]) -> list[Union[str, BackendError]]:
+    def summarize_batch(self, items: Sequence[GoldItem]) -> Sequence[Union[Output, BackendError]]:
         if not self.options.batch:
             return super().summarize_batch(items)
         lines = "".join(json.dumps(_item_json(it), ensure_ascii=False) + "\n" for it in items)

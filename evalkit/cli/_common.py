@@ -62,7 +62,7 @@ def _usage_error() -> type[Exception]:
     """click's UsageError: typer >= 0.2x vendors click as ``typer._click``; older typer uses click."""
     vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
     if vendored is not None:
-        return vendored.UsageError  # type: ignore[no-any-return]
+        return vendored.UsageError
     import click
 
     return click.UsageError
