@@ -88,6 +88,11 @@ class FakeOpenAI:
             for w in list(self._writers):
                 w.transport.abort()
             await self._server.wait_closed()
+            # replies still sleeping (latency, delay, drip) end here, not with the loop
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         self._call(shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
