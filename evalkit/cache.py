@@ -2,9 +2,11 @@
 
 The key of a summary is the sha256 of what determines it: the backend's identity (name,
 class, every option except secrets and runtime-only ones such as ``concurrency``, the
-prompt text, fingerprints of local model files or scripts) and the article's text and
-title. A re-run with nothing changed calls no backend; changing an option, the prompt or an
-article misses exactly the rows it affects. Failed rows are never cached.
+prompt text, the resolved model revision or fingerprints of local model files or scripts)
+and what the backend reads of the item (``Backend.cache_inputs``: the fields it declares in
+``reads``, or the request it sends). A re-run with nothing changed calls no backend;
+changing an option, the prompt or anything the backend reads misses exactly the rows it
+affects. Failed, empty and truncated (``finish_reason="length"``) outputs are never cached.
 
 Default location ``.evalkit/cache.sqlite`` under the current directory, or
 ``$EVALKIT_CACHE_DIR/cache.sqlite``. Several evalkit processes may share one cache (WAL).
@@ -23,12 +25,16 @@ from pathlib import Path
 from typing import Any, Optional
 
 from evalkit.errors import UsageError
-from evalkit.records import GoldItem
+from evalkit.identity import identity_digest, output_identity
+
+__all__ = ["CacheStats", "CachedSummary", "PredictionCache", "cache_key", "default_cache", "identity_digest",
+           "output_identity"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".evalkit")
 CACHE_FILE = "cache.sqlite"
-KEY_VERSION = 1
+#: 2: per-item inputs are what the backend reads (was: title + article for every backend)
+KEY_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -36,6 +42,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     backend    TEXT NOT NULL,
     summary    TEXT NOT NULL,
     latency_s  REAL,
+    meta       TEXT,
     created    REAL NOT NULL,
     last_used  REAL NOT NULL,
     hits       INTEGER NOT NULL DEFAULT 0
@@ -44,28 +51,10 @@ CREATE INDEX IF NOT EXISTS predictions_backend ON predictions(backend);
 """
 
 
-def output_identity(backend: Any) -> dict[str, Any]:
-    """``backend.identity()`` without the options the backend declares as runtime-only.
-
-    A backend lists in ``runtime_options`` the options that change how it runs (concurrency,
-    timeouts, retries) but never what it writes; changing those must not empty the cache.
-    """
-    ident = dict(backend.identity())
-    runtime = set(getattr(type(backend), "runtime_options", ()) or ())
-    if runtime and isinstance(ident.get("options"), Mapping):
-        ident["options"] = {k: v for k, v in ident["options"].items() if k not in runtime}
-    return ident
-
-
-def identity_digest(identity: Mapping[str, Any]) -> str:
-    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def cache_key(identity_hash: str, item: GoldItem) -> str:
-    """sha256 over (key version, backend identity digest, title, article)."""
-    blob = json.dumps([KEY_VERSION, identity_hash, item.title, item.article], ensure_ascii=False,
-                      separators=(",", ":"))
+def cache_key(identity_hash: str, inputs: Mapping[str, Any]) -> str:
+    """sha256 over (key version, backend identity digest, what the backend reads of the item)."""
+    blob = json.dumps([KEY_VERSION, identity_hash, inputs], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -73,6 +62,8 @@ def cache_key(identity_hash: str, item: GoldItem) -> str:
 class CachedSummary:
     summary: str
     latency_s: Optional[float]
+    #: what the backend reported about the call that produced it: ``model``, ``usage``
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +98,9 @@ class PredictionCache:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+                if "meta" not in columns:  # a cache written by an earlier evalkit
+                    conn.execute("ALTER TABLE predictions ADD COLUMN meta TEXT")
             except (OSError, sqlite3.Error) as e:
                 raise UsageError(f"cannot open the prediction cache {self.path}: {e} "
                                  f"(set {CACHE_ENV} or run with --no-cache)") from None
@@ -114,19 +108,25 @@ class PredictionCache:
         return self._conn
 
     def get(self, key: str) -> Optional[CachedSummary]:
-        row = self.conn.execute("SELECT summary, latency_s FROM predictions WHERE key = ?", (key,)).fetchone()
+        row = self.conn.execute("SELECT summary, latency_s, meta FROM predictions WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         self.conn.execute("UPDATE predictions SET hits = hits + 1, last_used = ? WHERE key = ?", (time.time(), key))
-        return CachedSummary(summary=row[0], latency_s=row[1])
+        try:
+            meta = json.loads(row[2]) if row[2] else {}
+        except ValueError:
+            meta = {}
+        return CachedSummary(summary=row[0], latency_s=row[1], meta=meta if isinstance(meta, dict) else {})
 
-    def put(self, key: str, backend: str, summary: str, latency_s: Optional[float]) -> None:
+    def put(self, key: str, backend: str, summary: str, latency_s: Optional[float],
+            meta: Optional[Mapping[str, Any]] = None) -> None:
         now = time.time()
+        blob = json.dumps(dict(meta), sort_keys=True, ensure_ascii=False) if meta else None
         self.conn.execute(
-            "INSERT INTO predictions (key, backend, summary, latency_s, created, last_used, hits) "
-            "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO UPDATE SET summary = excluded.summary, "
-            "latency_s = excluded.latency_s, last_used = excluded.last_used",
-            (key, backend, summary, latency_s, now, now),
+            "INSERT INTO predictions (key, backend, summary, latency_s, meta, created, last_used, hits) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO UPDATE SET summary = excluded.summary, "
+            "latency_s = excluded.latency_s, meta = excluded.meta, last_used = excluded.last_used",
+            (key, backend, summary, latency_s, blob, now, now),
         )
 
     def __len__(self) -> int:

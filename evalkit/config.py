@@ -4,6 +4,7 @@
     gold = "gold/news-v1.jsonl"
     systems = ["lead", "textrank", "oracle"]
     metrics = "rouge,quotes,numbers"
+    max_output_chars = 200000  # a longer backend output is that row's error
 
     [systems.llama]            # a named system: -s llama
     backend = "openai"
@@ -48,6 +49,8 @@ class RunDefaults(BaseModel):
     metrics: Optional[str] = None
     out: Optional[str] = None
     seed: int = 0
+    #: a backend output longer than this is recorded as the row's error (default 200,000)
+    max_output_chars: Optional[int] = Field(default=None, ge=1)
 
 
 class StatsDefaults(BaseModel):

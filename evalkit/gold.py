@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from evalkit.errors import InputError, UsageError
 from evalkit.extras import require_extra
+from evalkit.fsutil import atomic_path
 from evalkit.records import GoldItem, GoldSet
 
 #: the gold set shipped with evalkit (``evalkit run`` with no --gold): package data inside
@@ -51,16 +52,19 @@ def load_gold(spec: str | Path, *, fields: Mapping[str, str] | None = None, name
     if path.is_dir():
         raise InputError("is a directory; give a .jsonl, .json, .csv or .parquet file (or hf:PATH for a saved dataset)", path=text)
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        rows = read_jsonl(path)
-    elif suffix == ".json":
-        rows = _read_json(path)
-    elif suffix in (".csv", ".tsv"):
-        rows = _read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    elif suffix in (".parquet", ".pq"):
-        rows = _read_parquet(path)
-    else:
-        raise InputError(f"unknown gold file type {suffix!r}; use .jsonl, .json, .csv, .tsv or .parquet", path=text)
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            rows = read_jsonl(path)
+        elif suffix == ".json":
+            rows = _read_json(path)
+        elif suffix in (".csv", ".tsv"):
+            rows = _read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        elif suffix in (".parquet", ".pq"):
+            rows = _read_parquet(path)
+        else:
+            raise InputError(f"unknown gold file type {suffix!r}; use .jsonl, .json, .csv, .tsv or .parquet", path=text)
+    except OSError as e:  # unreadable: permissions, I/O errors
+        raise InputError(f"cannot read: {e.strerror or e}", path=text) from None
     label = "line" if suffix in (".jsonl", ".ndjson") else "row"
     return build_gold_set(rows, source=text, name=name or path.stem, row_label=label, fields=fields)
 
@@ -277,10 +281,17 @@ def _load_hf(spec: str, fields: Mapping[str, str], name: str | None) -> GoldSet:
 
 
 def write_gold_jsonl(gold: GoldSet, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for item in gold.items:
-            f.write(json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
+    """The gold set as JSONL, written atomically (a reader never sees half a file)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a directory; --to names the .jsonl file to write", path=str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            for item in gold.items:
+                f.write(json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror or e}", path=str(path)) from None
 
 
 # --- stats ----------------------------------------------------------------------------------

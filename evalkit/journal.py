@@ -15,6 +15,7 @@ from typing import IO, Optional
 
 from pydantic import ValidationError
 
+from evalkit.fsutil import atomic_path
 from evalkit.records import Prediction
 from evalkit.rundir import iter_predictions
 
@@ -58,13 +59,7 @@ class Journal:
     def rewrite(self, rows: Iterable[Prediction]) -> None:
         """Replace the journal atomically (used to drop failed rows before redoing them)."""
         self.close()
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(row.model_dump_json() + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_rows_atomic(self.path, rows)
 
     def close(self) -> None:
         if self._f is not None:
@@ -74,3 +69,10 @@ class Journal:
                 pass
             self._f.close()
             self._f = None
+
+
+def write_rows_atomic(path: Path | str, rows: Iterable[Prediction]) -> None:
+    """A whole predictions file, written atomically (``evalkit score`` and journal rewrites)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(row.model_dump_json() + "\n")

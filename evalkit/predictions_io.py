@@ -1,5 +1,8 @@
 """Reading predictions produced elsewhere (``evalkit score``): JSONL or CSV with
-``gold_id, system, summary`` (optional ``key_points``, ``error``, ``latency_s``).
+``gold_id, system, summary`` (optional ``key_points``, ``error``, ``latency_s``; and the
+fields a run's own ``predictions.jsonl`` rows carry, so a journal can be scored again).
+
+Every problem is one ``InputError`` naming the file, the line (row) and the field.
 
 A (system, gold item) pair missing from the file becomes a failed row ("no prediction"),
 so a system that skipped items cannot look better than one that did not.
@@ -12,6 +15,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from evalkit.errors import InputError
 from evalkit.gold import decode_lines, read_jsonl
 from evalkit.records import GoldSet, Prediction
@@ -19,19 +24,29 @@ from evalkit.text import parse_key_points
 
 REQUIRED = ("gold_id", "system", "summary")
 OPTIONAL = ("key_points", "error", "latency_s")
+#: written by evalkit itself into a run's predictions.jsonl; accepted (``cached`` and the
+#: identity digest are not carried over: the scored run did not make these rows)
+RUN_FIELDS = ("cached", "schema_version", "system_digest", "model", "usage", "finish_reason")
 
 
 def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a directory; give a .jsonl or .csv predictions file", path=str(path))
     if not path.is_file():
         raise InputError("no such file", path=str(path))
-    if path.suffix.lower() in (".csv", ".tsv"):
-        text = "\n".join(decode_lines(path))
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        rows = [(n, dict(r)) for n, r in enumerate(reader, 2)]
-        label = "row"
-    else:
-        rows, label = read_jsonl(path), "line"
+    try:
+        if path.suffix.lower() in (".csv", ".tsv"):
+            text = "\n".join(decode_lines(path))
+            reader = csv.DictReader(io.StringIO(text), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+            rows = [(n, dict(r)) for n, r in enumerate(reader, 2)]
+            label = "row"
+        else:
+            rows, label = read_jsonl(path), "line"
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path=str(path)) from None
+    except csv.Error as e:
+        raise InputError(f"invalid CSV: {e}", path=str(path)) from None
     if not rows:
         raise InputError("the file holds no predictions", path=str(path))
     items = gold.by_id()
@@ -66,23 +81,45 @@ def _to_prediction(row: Any, path: str, n: int, label: str) -> Prediction:
             raise InputError("missing required field", path=path, line=n, field=f, row_label=label)
         if row[f] is not None and not isinstance(row[f], str):
             raise InputError(f"expected a string, got {type(row[f]).__name__}", path=path, line=n, field=f, row_label=label)
-    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL) - {"cached", "schema_version"})
+    unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL) - set(RUN_FIELDS))
     if unknown:
         raise InputError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(REQUIRED + OPTIONAL)}",
                          path=path, line=n, field=unknown[0], row_label=label)
-    error = row.get("error") or None
+
+    def bad(message: str, field: str) -> InputError:
+        return InputError(message, path=path, line=n, field=field, row_label=label)
+
+    error = row.get("error")
+    if error is not None and not isinstance(error, str):
+        raise bad(f"expected a string (the row's error message) or null, got {type(error).__name__}", "error")
+    error = error or None
     summary = row.get("summary")
     if error is None and (summary is None or not summary.strip()):
         error = "empty summary"
     key_points = row.get("key_points")
     if isinstance(key_points, str):
         key_points = [k for k in key_points.splitlines() if k.strip()]
+    elif key_points is not None and not isinstance(key_points, list):
+        raise bad(f"expected a list of strings (or one string, a key point per line), got {type(key_points).__name__}",
+                  "key_points")
+    elif isinstance(key_points, list):
+        for i, k in enumerate(key_points, 1):
+            if not isinstance(k, str):
+                raise bad(f"item {i}: expected a string, got {type(k).__name__}", "key_points")
     if key_points is None:
         key_points = parse_key_points(summary or "")
     latency = row.get("latency_s")
+    if isinstance(latency, bool):
+        raise bad("expected a number, got bool", "latency_s")
     try:
         latency = float(latency) if latency not in (None, "") else None
     except (TypeError, ValueError):
-        raise InputError("expected a number", path=path, line=n, field="latency_s", row_label=label) from None
-    return Prediction(gold_id=row["gold_id"], system=row["system"], summary=summary if error is None else summary,
-                      key_points=list(key_points), latency_s=latency, error=error)
+        raise bad("expected a number", "latency_s") from None
+    extra = {k: row[k] for k in ("model", "usage", "finish_reason") if row.get(k) not in (None, "")}
+    try:
+        return Prediction(gold_id=row["gold_id"], system=row["system"], summary=summary, key_points=list(key_points),
+                          latency_s=latency, error=error, **extra)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise bad(err["msg"], loc or "(row)") from None

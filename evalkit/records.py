@@ -83,8 +83,21 @@ class GoldSet(BaseModel):
         return len(self.items)
 
 
+class Usage(Record):
+    """Tokens a model call consumed, as the server (or the local tokenizer) counted them."""
+
+    prompt_tokens: Optional[int] = Field(None, ge=0)
+    completion_tokens: Optional[int] = Field(None, ge=0)
+
+
 class Prediction(Record):
-    """What one system wrote for one gold item (one row of ``predictions.jsonl``)."""
+    """What one system wrote for one gold item (one row of ``predictions.jsonl``).
+
+    ``system_digest`` is the identity digest of the system configuration that produced the
+    row (see ``SystemIdentity``); ``model``, ``usage`` and ``finish_reason`` are what the
+    backend reported about the call (``finish_reason="length"``: the output was cut at the
+    token limit; such a row is scored as written but never cached).
+    """
 
     schema_version: int = SCHEMA_VERSION
     gold_id: str
@@ -94,6 +107,10 @@ class Prediction(Record):
     latency_s: Optional[float] = None
     error: Optional[str] = None
     cached: bool = False
+    system_digest: Optional[str] = None
+    model: Optional[str] = None
+    usage: Optional[Usage] = None
+    finish_reason: Optional[str] = None
 
     @property
     def ok(self) -> bool:
@@ -142,8 +159,38 @@ class GoldRef(Record):
     items: int
 
 
+class SystemIdentity(Record):
+    """What determines one system's outputs, and its digest.
+
+    ``identity`` is the backend's output identity (name, class, every option except secrets
+    and runtime-only ones, the prompt text, model revision / file fingerprints); ``digest``
+    is its sha256, the same one the prediction cache keys on and every journal row carries.
+    """
+
+    name: str
+    digest: str
+    identity: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunIdentity(Record):
+    """What a run directory is a record of: ``--resume`` continues only the same identity."""
+
+    gold_hash: str
+    systems: list[SystemIdentity]
+    #: a backend output longer than this is recorded as that row's error
+    max_output_chars: int
+
+    def digests(self) -> dict[str, str]:
+        return {s.name: s.digest for s in self.systems}
+
+
 class Manifest(Record):
-    """Everything needed to know what a run was: written as ``manifest.json``."""
+    """Everything needed to know what a run was: written as ``manifest.json``.
+
+    ``complete`` is False from the moment a process starts writing the run directory until
+    every other file is written; ``finish_run`` sets it True last. None: written by an
+    evalkit that did not track completion (read as complete).
+    """
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -158,6 +205,8 @@ class Manifest(Record):
     limit: Optional[int] = None
     git_commit: Optional[str] = None
     argv: list[str] = Field(default_factory=list)
+    identity: Optional[RunIdentity] = None
+    complete: Optional[bool] = None
 
 
 class MetricStat(Record):

@@ -9,26 +9,38 @@
         summary.json        per system and metric: mean, ci_low, ci_high, n (RunSummary)
         report.md           leaderboard for humans / PR comments
         report.html         the self-contained HTML report
+        .evalkit.lock       present while a process writes the directory (see lock.py)
+
+A run directory holds one run: its manifest binds the gold hash, each system's identity
+digest and the metric configs, and every journal row carries the digest it was made under.
+The manifest's ``complete`` flag is False while the directory is being written and set
+last; readers (``RunDir.open``) refuse an incomplete run with a clear message.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
 from pydantic import ValidationError
 
 from evalkit.errors import InputError, UsageError
 from evalkit.fsutil import atomic_path, write_json_atomic
+from evalkit.lock import LOCK_NAME, RunLock, current_holder, describe_holder
 from evalkit.records import SCHEMA_VERSION, ItemDetail, Manifest, Prediction, RunSummary
 
 DEFAULT_RUNS_ROOT = Path("reports") / "runs"
 SCORE_COLUMNS = ["system", "gold_id", "metric", "value"]
+#: every file evalkit writes into a run directory (``--overwrite`` removes these and no others)
+RUN_FILES = ("manifest.json", "predictions.jsonl", "scores.parquet", "scores.csv", "details.jsonl", "summary.json",
+             "comparisons.json", "report.md", "report.html")
 
 
 def new_run_id() -> str:
@@ -41,17 +53,48 @@ class RunDir:
 
     @classmethod
     def create(cls, out: Path | None = None, *, root: Path | None = None, run_id: str | None = None) -> RunDir:
-        """``out`` is the run directory itself; by default ``<root>/<new id>`` (root: reports/runs)."""
-        path = Path(out) if out is not None else Path(root or DEFAULT_RUNS_ROOT) / (run_id or new_run_id())
-        path.mkdir(parents=True, exist_ok=True)
+        """``out`` is the run directory itself; by default ``<root>/<new id>`` (root: reports/runs).
+
+        Only makes the directory: ``check_new_location`` first, then ``lock()`` it.
+        """
+        path = new_run_path(out, root=root, run_id=run_id)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"cannot create the run directory: {e.strerror or e}", path=str(path)) from None
         return cls(path)
 
     @classmethod
-    def open(cls, path: Path | str) -> RunDir:
+    def open(cls, path: Path | str, *, require_complete: bool = True) -> RunDir:
+        """An existing run directory; one still being written (or interrupted) is refused
+        unless ``require_complete=False`` (resume, re-scoring)."""
         p = Path(path)
         if not (p / "manifest.json").is_file():
             raise UsageError(f"{p} is not a run directory (no manifest.json)")
-        return cls(p)
+        run = cls(p)
+        if require_complete and run.read_manifest().complete is False:
+            holder = current_holder(p)
+            if holder is not None:
+                raise UsageError(f"run {p} is incomplete: it is being written by {describe_holder(holder)}; "
+                                 f"wait for it to finish")
+            raise UsageError(f"run {p} is incomplete (interrupted before it finished); finish it with: "
+                             f"evalkit run --resume {p}")
+        return run
+
+    def lock(self) -> RunLock:
+        """The directory's writer lock (``with rundir.lock(): ...``)."""
+        return RunLock(self.path)
+
+    def clear(self) -> None:
+        """Remove every run file (``--overwrite``; the caller holds the lock): the manifest first,
+        so that a crash half-way leaves no directory that looks like a run."""
+        for name in RUN_FILES:
+            try:
+                (self.path / name).unlink()
+            except FileNotFoundError:
+                pass
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink()
 
     @property
     def run_id(self) -> str:
@@ -71,6 +114,11 @@ class RunDir:
     def write_manifest(self, manifest: Manifest) -> None:
         write_json_atomic(self.manifest_path, manifest.model_dump(mode="json"))
 
+    def mark_complete(self, manifest: Manifest) -> None:
+        """The last write of a finished run: its manifest with ``complete: true``."""
+        manifest.complete = True
+        self.write_manifest(manifest)
+
     def read_manifest(self) -> Manifest:
         return _read_record(self.manifest_path, Manifest)
 
@@ -81,8 +129,11 @@ class RunDir:
         return _read_record(self.summary_path, RunSummary)
 
     # --- predictions (the journal is appended by the runner; see journal.py) ---------------
-    def read_predictions(self) -> list[Prediction]:
-        return list(iter_predictions(self.predictions_path))
+    def read_predictions(self, manifest: Optional[Manifest] = None) -> list[Prediction]:
+        """The run's rows: journal rows of the manifest's systems (made under the identity the
+        manifest records, when it records one), one per (system, item), in journal order."""
+        manifest = manifest or (self.read_manifest() if self.manifest_path.is_file() else None)
+        return run_rows(iter_predictions(self.predictions_path), manifest)
 
     # --- scores ---------------------------------------------------------------------------
     def write_scores(self, scores: pd.DataFrame) -> None:
@@ -111,6 +162,62 @@ class RunDir:
                 if line.strip():
                     out.append(ItemDetail.model_validate_json(line))
         return out
+
+
+def new_run_path(out: Path | str | None = None, *, root: Path | str | None = None, run_id: str | None = None) -> Path:
+    return Path(out) if out is not None else Path(root or DEFAULT_RUNS_ROOT) / (run_id or new_run_id())
+
+
+def check_new_location(path: Path, *, overwrite: bool = False, locked: bool = False) -> None:
+    """Refuse, before anything is written, a place a new run cannot go.
+
+    ``path`` must not be a file; it must be creatable (its nearest existing ancestor a
+    writable directory); if it exists it must be empty, or with ``overwrite`` hold nothing
+    but run files; and no other process may be writing it (``locked``: this process holds
+    the lock already, checked again under it).
+    """
+    if path.exists() and not path.is_dir():
+        raise InputError("exists and is not a directory; --out names a run directory", path=str(path))
+    ancestor = path
+    while not ancestor.exists():
+        if ancestor.parent == ancestor:
+            break
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"cannot create the run directory: {ancestor} is not a directory", path=str(path))
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"cannot create the run directory: {ancestor} is not writable", path=str(path))
+    if not path.is_dir():
+        return
+    holder = None if locked else current_holder(path)
+    if holder is not None:
+        raise UsageError(f"run directory {path} is being written by another evalkit process, "
+                         f"{describe_holder(holder)}; wait for it to finish")
+    entries = sorted(e.name for e in path.iterdir() if e.name != LOCK_NAME)
+    if not entries:
+        return
+    if not overwrite:
+        what = "a run" if "manifest.json" in entries or "predictions.jsonl" in entries else f"files ({entries[0]}, ...)"
+        raise UsageError(f"--out {path} already holds {what}; continue it with --resume {path}, "
+                         f"replace it with --overwrite, or choose a new --out")
+    foreign = [e for e in entries if e not in RUN_FILES and not (e.startswith(".") and e.endswith(".tmp"))]
+    if foreign:
+        raise UsageError(f"--overwrite: {path} holds {foreign[0]!r}, which is not a run file; "
+                         f"refusing to delete it (choose a new --out)")
+
+
+def run_rows(rows: Iterable[Prediction], manifest: Optional[Manifest]) -> list[Prediction]:
+    """The rows that belong to the run ``manifest`` describes (first one per key)."""
+    if manifest is None:
+        return list(rows)
+    systems = {s.name for s in manifest.systems}
+    digests = manifest.identity.digests() if manifest.identity is not None else None
+    out: dict[tuple[str, str], Prediction] = {}
+    for p in rows:
+        if p.system not in systems or (digests is not None and p.system_digest != digests.get(p.system)):
+            continue
+        out.setdefault((p.system, p.gold_id), p)
+    return list(out.values())
 
 
 def iter_predictions(path: Path) -> Iterator[Prediction]:

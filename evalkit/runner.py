@@ -19,20 +19,24 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from evalkit.backends.base import Backend
-from evalkit.backends.registry import build_backend
-from evalkit.cache import PredictionCache, cache_key, default_cache, identity_digest, output_identity
+from evalkit.backends.base import Completion
+from evalkit.cache import PredictionCache, cache_key, default_cache
 from evalkit.errors import BackendError, EvalkitError, UsageError
+from evalkit.identity import BuiltSystem, build_systems, close_systems
 from evalkit.journal import Journal
-from evalkit.records import GoldItem, GoldSet, Prediction, SystemSpec
+from evalkit.records import GoldItem, GoldSet, Prediction, SystemSpec, Usage
+from evalkit.redact import redact_text
 from evalkit.rundir import RunDir
 from evalkit.text import parse_key_points
 
-__all__ = ["RunAborted", "default_cache", "run_systems"]
+__all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "RunAborted", "default_cache", "run_built", "run_systems"]
 
 _MAX_ERROR_CHARS = 2000
+#: a backend output longer than this is recorded as the row's error, never parsed or scored
+DEFAULT_MAX_OUTPUT_CHARS = 200_000
 
 
 class RunAborted(EvalkitError):
@@ -45,60 +49,64 @@ class _Tally:
     errors: int = 0
 
 
-def run_systems(
+def run_systems(gold: GoldSet, systems: list[SystemSpec], rundir: RunDir, *, cache: PredictionCache | None,
+                **options: Any) -> list[Prediction]:
+    """Build the systems' backends, run them (``run_built``, which takes the same ``options``)
+    and close them."""
+    built = build_systems(systems)
+    try:
+        return run_built(gold, built, rundir, cache=cache, **options)
+    finally:
+        close_systems(built)
+
+
+def run_built(
     gold: GoldSet,
-    systems: list[SystemSpec],
+    systems: Sequence[BuiltSystem],
     rundir: RunDir,
     *,
     cache: PredictionCache | None,
     max_errors: int | None = None,
     progress: bool = True,
-    redo_errors: bool = False,
+    retry_failed: bool = False,
     console: Console | None = None,
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
 ) -> list[Prediction]:
     """Produce one Prediction per (system, item), in (system order, gold order).
 
     Rows already in ``rundir``'s ``predictions.jsonl`` are kept (``--resume``: never redone,
-    never duplicated); with ``redo_errors`` the failed ones among them are dropped and redone.
-    ``cache=None`` neither reads nor writes a cache. ``max_errors`` aborts with
+    never duplicated); with ``retry_failed`` the failed ones are dropped and redone. Every
+    row in the journal must have been made by one of ``systems`` under the same identity
+    digest, for an item of ``gold``: anything else is refused (a run directory has one
+    identity). ``cache=None`` neither reads nor writes a cache. ``max_errors`` aborts with
     ``RunAborted`` once that many rows have failed in this call.
     """
     if max_errors is not None and max_errors < 1:
         raise UsageError("--max-errors must be at least 1")
-    names = [s.name for s in systems]
-    if len(set(names)) != len(names):
-        raise UsageError(f"system names must be unique, got {names}")
+    if max_output_chars < 1:
+        raise UsageError("--max-output-chars must be at least 1")
     journal = Journal(rundir.predictions_path)
-    existing = journal.load()
-    wanted = set(names)
-    if redo_errors and any(p.error is not None and p.system in wanted for p in existing):
-        existing = [p for p in existing if p.error is None or p.system not in wanted]
-        journal.rewrite(existing)
-    done: dict[tuple[str, str], Prediction] = {}
-    for p in existing:
-        done.setdefault((p.system, p.gold_id), p)
+    done = _journaled_rows(journal, gold, systems, rundir, retry_failed)
 
     console = console or Console(stderr=True)
     errors = {"n": 0}
-    backends: dict[str, Backend] = {}
     try:
-        for spec in systems:  # build every system first: a bad spec fails before any work
-            backends[spec.name] = build_backend(spec)
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
             TextColumn("cached {task.fields[cached]}"), TextColumn("errors {task.fields[errors]}"),
             TimeRemainingColumn(), console=console, disable=not (progress and console.is_terminal),
         ) as bars:
             tasks = {}
-            for spec in systems:
-                have = sum((spec.name, it.id) in done for it in gold.items)
-                tasks[spec.name] = bars.add_task(spec.name, total=len(gold.items), completed=have, cached=0, errors=0)
-            for spec in systems:
-                todo = [it for it in gold.items if (spec.name, it.id) not in done]
+            for system in systems:
+                have = sum((system.name, it.id) in done for it in gold.items)
+                tasks[system.name] = bars.add_task(escape(system.name), total=len(gold.items), completed=have,
+                                                   cached=0, errors=0)
+            for system in systems:
+                todo = [it for it in gold.items if (system.name, it.id) not in done]
                 if not todo:
                     continue
                 tally = _Tally()
-                task = tasks[spec.name]
+                task = tasks[system.name]
 
                 def on_row(row: Prediction, tally: _Tally = tally, task: Any = task) -> None:
                     done[(row.system, row.gold_id)] = row
@@ -111,45 +119,69 @@ def run_systems(
                             raise RunAborted(
                                 f"aborted after {errors['n']} failed rows (--max-errors {max_errors}); "
                                 f"last: system {row.system!r}, item {row.gold_id!r}: {row.error}. "
-                                f"Finished rows are kept in {rundir.predictions_path}; fix the cause and "
-                                f"continue with: evalkit run --resume {rundir.path}"
+                                f"Finished rows are kept in {rundir.predictions_path}; fix the cause, then "
+                                f"redo the failed rows and finish the run with: "
+                                f"evalkit run --resume {rundir.path} --retry-failed"
                             )
 
-                _run_system(spec, backends[spec.name], todo, journal, cache, on_row)
+                _run_system(system, todo, journal, cache, on_row, max_output_chars)
     finally:
-        for backend in backends.values():
-            try:
-                backend.close()
-            except Exception:
-                pass
         journal.close()
     return [done[(s.name, it.id)] for s in systems for it in gold.items]
 
 
-def _run_system(spec: SystemSpec, backend: Backend, todo: list[GoldItem], journal: Journal,
-                cache: Optional[PredictionCache], on_row: Callable[[Prediction], None]) -> None:
-    backend_name = spec.backend
-    id_hash = identity_digest(output_identity(backend)) if cache is not None else ""
+def _journaled_rows(journal: Journal, gold: GoldSet, systems: Sequence[BuiltSystem], rundir: RunDir,
+                    retry_failed: bool) -> dict[tuple[str, str], Prediction]:
+    """The journal's rows by (system, gold_id), after checking they belong to this run."""
+    existing = journal.load()
+    digests = {s.name: s.digest for s in systems}
+    ids = {it.id for it in gold.items}
+    for n, p in enumerate(existing, 1):
+        if p.system not in digests:
+            why = f"system {p.system!r}, which is not one of this run's systems ({', '.join(digests)})"
+        elif p.system_digest != digests[p.system]:
+            why = f"system {p.system!r} under another configuration (identity {str(p.system_digest)[:12]}, now {digests[p.system][:12]})"
+        elif p.gold_id not in ids:
+            why = f"item {p.gold_id!r}, which is not in gold set {gold.name!r}"
+        else:
+            continue
+        raise UsageError(f"{journal.path}: row {n} is a prediction of {why}; a run directory holds one run: "
+                         f"continue it unchanged (evalkit run --resume {rundir.path}) or start clean (--overwrite)")
+    done: dict[tuple[str, str], Prediction] = {}
+    for p in existing:
+        done.setdefault((p.system, p.gold_id), p)
+    keep = {k: p for k, p in done.items() if not (retry_failed and p.error is not None)}
+    if len(keep) != len(existing):  # failed rows to redo (or duplicates): rewrite without them
+        journal.rewrite([p for p in existing if keep.get((p.system, p.gold_id)) is p])
+    return keep
+
+
+def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: Journal, cache: Optional[PredictionCache],
+                on_row: Callable[[Prediction], None], max_output_chars: int) -> None:
+    backend = system.backend
     keys: dict[str, str] = {}
 
-    def finish(item: GoldItem, summary: Optional[str], error: Optional[BaseException], latency: float,
+    def finish(item: GoldItem, output: Any, error: Optional[BaseException], latency: float,
                cached: bool = False) -> None:
-        text, err = _check(summary, error)
-        row = Prediction(gold_id=item.id, system=spec.name, summary=text,
-                         key_points=parse_key_points(text) if text is not None else [],
-                         latency_s=round(latency, 6), error=err, cached=cached)
+        row = make_row(item.id, system.name, system.digest, output, error, latency, cached=cached,
+                       max_output_chars=max_output_chars)
         journal.append(row)
-        if cache is not None and err is None and not cached:
-            cache.put(keys[item.id], backend_name, text, row.latency_s)
+        if cache is not None and not cached and row.ok and row.finish_reason != "length":
+            meta = {"model": row.model, "usage": row.usage.model_dump() if row.usage else None}
+            cache.put(keys[item.id], system.spec.backend, row.summary or "", row.latency_s,
+                      {k: v for k, v in meta.items() if v is not None})
         on_row(row)
 
     misses: list[GoldItem] = []
     for item in todo:
         if cache is not None:
-            keys[item.id] = cache_key(id_hash, item)
+            keys[item.id] = cache_key(system.digest, backend.cache_inputs(item))
             hit = cache.get(keys[item.id])
             if hit is not None:
-                finish(item, hit.summary, None, hit.latency_s or 0.0, cached=True)
+                usage = hit.meta.get("usage")
+                output = Completion(hit.summary, model=hit.meta.get("model"),
+                                    usage=Usage.model_validate(usage) if isinstance(usage, dict) else None)
+                finish(item, output, None, hit.latency_s or 0.0, cached=True)
                 continue
         misses.append(item)
     if not misses:
@@ -161,16 +193,18 @@ def _run_system(spec: SystemSpec, backend: Backend, todo: list[GoldItem], journa
     else:
         for item in misses:
             t0 = time.perf_counter()
+            result: Any = None
+            error: Optional[BaseException] = None
             try:
-                summary, error = backend.summarize(item), None
+                result = backend.summarize(item)
             except EvalkitError:
                 raise
             except Exception as e:
-                summary, error = None, e
-            finish(item, summary, error, time.perf_counter() - t0)
+                error = e
+            finish(item, result, error, time.perf_counter() - t0)
 
 
-def _run_batches(backend: Backend, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
+def _run_batches(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
     size = backend.batch_size
     for start in range(0, len(items), size):
         chunk = list(items[start:start + size])
@@ -191,7 +225,7 @@ def _run_batches(backend: Backend, items: Sequence[GoldItem], finish: Callable[.
                 finish(item, res, None, each)
 
 
-async def _run_async(backend: Backend, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
+async def _run_async(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
     """``concurrency`` workers pull items in gold order; each row is recorded as it finishes."""
     queue = iter(items)
 
@@ -220,14 +254,27 @@ async def _run_async(backend: Backend, items: Sequence[GoldItem], finish: Callab
             await aclose()
 
 
-def _check(summary: Any, error: Optional[BaseException]) -> tuple[Optional[str], Optional[str]]:
-    """(summary, error message) for a row: a non-string or blank summary is an error too."""
+def make_row(gold_id: str, system: str, digest: Optional[str], output: Any, error: Optional[BaseException],
+             latency: float, *, cached: bool = False, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> Prediction:
+    """The journal row for one backend result: secrets redacted (before any cut), too-long,
+    blank or non-string outputs turned into errors, key points parsed from what is kept."""
+    base: dict[str, Any] = {"gold_id": gold_id, "system": system, "system_digest": digest,
+                            "latency_s": round(latency, 6), "cached": cached}
     if error is not None:
         msg = str(error) if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
-        msg = msg.strip() or type(error).__name__
-        return None, msg if len(msg) <= _MAX_ERROR_CHARS else msg[:_MAX_ERROR_CHARS] + "..."
-    if not isinstance(summary, str):
-        return None, f"backend returned {type(summary).__name__}, not a string"
-    if not summary.strip():
-        return None, "backend returned an empty summary"
-    return summary, None
+        msg = redact_text(msg).strip() or type(error).__name__
+        return Prediction(**base, error=msg if len(msg) <= _MAX_ERROR_CHARS else msg[:_MAX_ERROR_CHARS] + "...")
+    meta: dict[str, Any] = {}
+    if isinstance(output, Completion):
+        meta = {"model": redact_text(output.model) if output.model else None, "usage": output.usage,
+                "finish_reason": output.finish_reason}
+        output = output.text
+    if not isinstance(output, str):
+        return Prediction(**base, **meta, error=f"backend returned {type(output).__name__}, not a string")
+    if len(output) > max_output_chars:
+        return Prediction(**base, **meta, error=f"backend output of {len(output):,} characters is longer than "
+                          f"max_output_chars={max_output_chars:,} (not scored; raise --max-output-chars if it is real)")
+    text = redact_text(output)
+    if not text.strip():
+        return Prediction(**base, **meta, error="backend returned an empty summary")
+    return Prediction(**base, **meta, summary=text, key_points=parse_key_points(text))

@@ -7,6 +7,9 @@ article (matched by the prompt's ``Title:`` line) or for the next requests in ge
 
     server.script([{"status": 429, "headers": {"Retry-After": "1"}}], title="Story 3")
     server.script([{"status": 500}, {"drop": True}, {"delay": 2.0}, {"malformed": True}])
+    server.script([{"drip": 12.0}])                 # a 200 whose body trickles out over 12 s
+    server.script([{"finish_reason": "length"}])    # a completion cut at max_tokens
+    server.script([{"status": 401, "body": "bad key {authorization}"}])   # echoes the Authorization header
 
 Every request is logged (``server.log``): arrival and finish times, title, the request
 body, the Authorization header and what was answered, so tests can prove retry counts,
@@ -85,6 +88,11 @@ class FakeOpenAI:
             for w in list(self._writers):
                 w.transport.abort()
             await self._server.wait_closed()
+            # replies still sleeping (latency, delay, drip) end here, not with the loop
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         self._call(shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -204,17 +212,35 @@ class FakeOpenAI:
                 status = int(fault["status"])
                 entry.outcome = f"status {status}"
                 payload = fault.get("body", {"error": {"message": f"scripted {status}", "type": "test"}})
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                text = payload if isinstance(payload, str) else json.dumps(payload)
+                data = text.replace("{authorization}", headers.get("authorization", "")).encode()
                 send(status, data, fault.get("headers"))
                 return True
+            content = self.completion(body)
             reply = {
-                "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": self.completion(body)}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                "id": "chatcmpl-test", "object": "chat.completion", "model": f"{body.get('model')}-served",
+                "choices": [{"index": 0, "finish_reason": fault.get("finish_reason", "stop"),
+                             "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": len(body["messages"][-1]["content"].split()),
+                          "completion_tokens": len(content.split()), "total_tokens": 0},
             }
+            data = json.dumps(reply).encode()
+            if fault.get("drip"):  # headers now, then the body a few bytes at a time over `drip` seconds
+                entry.outcome += "drip+"
+                hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+                writer.write(conn.send(h11.Response(status_code=200, headers=hdrs)))
+                chunks = [data[i:i + 16] for i in range(0, len(data), 16)]
+                for chunk in chunks:
+                    if writer.is_closing():
+                        entry.outcome += " (client gone)"
+                        return False
+                    writer.write(conn.send(h11.Data(data=chunk)))
+                    await writer.drain()
+                    await asyncio.sleep(fault["drip"] / len(chunks))
+                writer.write(conn.send(h11.EndOfMessage()))
+            else:
+                send(200, data)
             entry.outcome += "ok"
-            send(200, json.dumps(reply).encode())
             await writer.drain()
             return True
         finally:

@@ -8,7 +8,9 @@ processes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Optional, Union
@@ -66,9 +68,11 @@ class Flaky(Backend):
         fail_ids: list[str] = []
         mode: Literal["backend_error", "exception", "empty", "nonstring"] = "backend_error"
         tag: str = ""
+        delay: float = 0.0
 
     def summarize(self, item: GoldItem) -> Union[str, int]:
         _record(self.options.calls_file, {"id": item.id})
+        time.sleep(self.options.delay)
         if item.id in self.options.fail_ids:
             if self.options.mode == "backend_error":
                 raise BackendError(f"scripted failure for {item.id}")
@@ -136,3 +140,30 @@ class AsyncSleeper(Backend):
 
     async def aclose(self) -> None:
         type(self).closed += 1
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class Secretive(Backend):
+    """Takes an ``api_key`` option. Records a hash of the key it was given (never the key), so a
+    test can tell the real key from ``***``; puts the key in the error of ``fail_id`` (at the
+    2,000-character cut of row errors) and in the summary of ``echo_id``."""
+
+    name = "secretive"
+    reads = ("id", "article")
+
+    class Options(BackendOptions):
+        api_key: str
+        calls_file: Optional[str] = None
+        fail_id: Optional[str] = None
+        echo_id: Optional[str] = None
+
+    def summarize(self, item: GoldItem) -> str:
+        key = self.options.api_key
+        _record(self.options.calls_file, {"id": item.id, "key": key_hash(key)})
+        if item.id == self.options.fail_id:
+            raise BackendError("x" * 1972 + f" rejected key {key}")  # the key across the cut at 2,000
+        text = _summary(item)
+        return f"{text}\nDebug: key={key}" if item.id == self.options.echo_id else text

@@ -19,6 +19,7 @@ from evalkit.backends.http import RetryPolicy, parse_retry_after
 from evalkit.backends.openai import OpenAI
 from evalkit.backends.prompt import DEFAULT_PROMPT
 from evalkit.backends.registry import build_backend, parse_system
+from evalkit.cache import PredictionCache
 from evalkit.errors import BackendError, UsageError
 from evalkit.records import SystemSpec
 from evalkit.rundir import RunDir
@@ -41,7 +42,9 @@ def test_success_request_shape_and_key_points(openai_server, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123")
     item = make_item(1)
     out = backend(openai_server, temperature=0.3, max_tokens=99, seed=7, system="Be brief.").summarize(item)
-    assert out.startswith("Story 1: The council of town 1 approved")
+    assert out.text.startswith("Story 1: The council of town 1 approved")
+    assert out.model == "tiny-llm-served" and out.finish_reason == "stop"  # what the server reports
+    assert out.usage.prompt_tokens > 20 and out.usage.completion_tokens == len(out.text.split())
     (req,) = openai_server.log
     assert req.authorization == "Bearer sk-test-123"
     assert req.body["model"] == "tiny-llm" and req.body["temperature"] == 0.3
@@ -106,7 +109,7 @@ def test_slow_reply_past_timeout_is_retried(openai_server, tmp_path):
 def test_slow_reply_without_retries_is_recorded(openai_server, tmp_path):
     openai_server.script([{"delay": 1.0}], title="Story 0")
     preds = run(openai_server, tmp_path, n=1, timeout=0.3, max_retries=0)
-    assert preds[0].error == "no reply within 0.3s (gave up after 1 attempt)"
+    assert preds[0].error == "no complete reply within 0.3s (gave up after 1 attempt)"
 
 
 def test_dropped_connection_is_retried(openai_server, tmp_path):
@@ -207,6 +210,35 @@ def test_backoff_grows_exponentially_with_jitter():
         waits = [p.delay(retry) for _ in range(200)]
         assert lo <= min(waits) and max(waits) <= hi and len(set(waits)) > 100
     assert 2.0 <= p.delay(0, retry_after=2.0) <= 2.2
+
+
+def test_model_usage_and_truncation_are_kept_and_cut_outputs_not_cached(openai_server, tmp_path):
+    """[issue 9.2] the served model name and token usage are on the row; a reply cut at max_tokens
+    (finish_reason=length) is kept, flagged and never cached (fails on main before this commit)."""
+    cache = PredictionCache(tmp_path / "c.sqlite")
+    openai_server.script([{"finish_reason": "length"}], title="Story 1")
+    first = run(openai_server, tmp_path / "a", n=3, cache=cache)
+    assert [p.finish_reason for p in first] == ["stop", "length", "stop"] and all(p.ok for p in first)
+    assert {p.model for p in first} == {"tiny-llm-served"}
+    assert all(p.usage.prompt_tokens > 20 and p.usage.completion_tokens > 5 for p in first)
+    openai_server.log.clear()
+    second = run(openai_server, tmp_path / "b", n=3, cache=cache)
+    assert openai_server.titles() == ["Story 1"]  # only the cut one is asked again
+    assert [p.cached for p in second] == [True, False, True]
+    assert [(p.model, p.usage) for p in second] == [(p.model, p.usage) for p in first]  # kept through the cache
+
+
+def test_timeout_bounds_the_whole_attempt_even_when_the_body_drips(openai_server, tmp_path):
+    """[issue 9.14] a server that sends its body over 12 s fails the row at timeout=2 (fails on main
+    before this commit: httpx's timeout is per read, so the row succeeded after 12 s)."""
+    import time
+
+    openai_server.script([{"drip": 12.0}])
+    t0 = time.monotonic()
+    (row,) = run(openai_server, tmp_path, n=1, timeout=2, max_retries=0)
+    elapsed = time.monotonic() - t0
+    assert row.error == "no complete reply within 2s (gave up after 1 attempt)"
+    assert elapsed < 6, elapsed
 
 
 def test_completion_without_content_is_a_row_error():

@@ -63,7 +63,7 @@ def test_seq2seq_batched_through_the_runner_equals_one_by_one(tiny_models, tmp_p
                         cache=None, progress=False)
     assert all(p.ok for p in preds), [p.error for p in preds]
     single = build_backend(spec(tiny_models / "bart", batch_size=1))
-    assert [p.summary for p in preds] == [single.summarize(it) for it in gold.items]
+    assert [p.summary for p in preds] == [single.summarize(it).text for it in gold.items]
     assert all(len(p.summary.split()) >= 3 for p in preds)
     assert single._model.device.type == "cpu" and not single._causal
 
@@ -72,10 +72,10 @@ def test_causal_model_left_padded_batches(tiny_models):
     b = build_backend(spec(tiny_models / "gpt", batch_size=3, prompt="{title} . {article} Summary :"))
     items = [make_item(i) for i in range(3)]
     items[1] = items[1].model_copy(update={"article": "Short."})  # very different lengths in one batch
-    batched = b.summarize_batch(items)
+    batched = [c.text for c in b.summarize_batch(items)]
     assert b._causal and b._tok.padding_side == "left"
     assert all(isinstance(s, str) and s for s in batched)
-    assert batched == [b.summarize(it) for it in items]
+    assert batched == [b.summarize(it).text for it in items]
     # only new tokens are returned, not the prompt
     assert not any(s.startswith("Story") for s in batched)
 
@@ -84,7 +84,8 @@ def test_long_articles_are_cut_to_fit(tiny_models):
     b = build_backend(spec(tiny_models / "gpt", batch_size=2))  # default prompt + 200-word article > 96 positions
     long = make_item(1).model_copy(update={"article": " ".join([make_item(1).article] * 12)})
     out = b.summarize_batch([long, make_item(2)])
-    assert all(isinstance(s, str) and s for s in out)
+    assert all(c.text for c in out)
+    assert b._limit - 10 <= out[0].usage.prompt_tokens <= b._limit  # the whole (cut) input, counted
     assert b._limit == 96 - GEN["max_new_tokens"]
 
 
@@ -93,7 +94,7 @@ def test_generation_options_pass_through(tiny_models):
     assert beams.summarize(make_item(3))
     kw = beams.generation_kwargs()
     assert kw["num_beams"] == 2 and kw["early_stopping"] is True and kw["max_new_tokens"] == 6
-    sampled = [build_backend(spec(tiny_models / "bart", do_sample=True, temperature=1.5, seed=s)).summarize(make_item(3))
+    sampled = [build_backend(spec(tiny_models / "bart", do_sample=True, temperature=1.5, seed=s)).summarize(make_item(3)).text
                for s in (1, 1)]
     assert sampled[0] == sampled[1]  # seeded sampling is reproducible
     bad = build_backend(spec(tiny_models / "bart", generation={"no_such_option": 1}))
@@ -101,12 +102,20 @@ def test_generation_options_pass_through(tiny_models):
         bad.summarize(make_item(0))
 
 
+#: the last new token is forced to be </s>: outputs end on their own, within max_new_tokens
+ENDS = {"min_new_tokens": None, "generation": {"forced_eos_token_id": 2}}
+
+
 def test_cached_rerun_needs_no_model_and_weights_are_in_the_key(tiny_models, tmp_path):
     cache = PredictionCache(tmp_path / "c.sqlite")
     gold = make_gold(3)
-    first = run_systems(gold, [spec(tiny_models / "bart")], RunDir.create(tmp_path / "r1"), cache=cache, progress=False)
-    again = run_systems(gold, [spec(tiny_models / "bart")], RunDir.create(tmp_path / "r2"), cache=cache, progress=False)
+    first = run_systems(gold, [spec(tiny_models / "bart", **ENDS)], RunDir.create(tmp_path / "r1"), cache=cache,
+                        progress=False)
+    assert [p.finish_reason for p in first] == ["stop"] * 3
+    again = run_systems(gold, [spec(tiny_models / "bart", **ENDS)], RunDir.create(tmp_path / "r2"), cache=cache,
+                        progress=False)
     assert [p.cached for p in again] == [True] * 3 and [p.summary for p in again] == [p.summary for p in first]
+    assert [p.usage for p in again] == [p.usage for p in first] and first[0].usage.completion_tokens <= 6
     b = build_backend(spec(tiny_models / "bart"))
     before = identity_digest(output_identity(b))
     assert identity_digest(output_identity(build_backend(spec(tiny_models / "bart", batch_size=32)))) == before
@@ -120,11 +129,69 @@ def test_cached_rerun_needs_no_model_and_weights_are_in_the_key(tiny_models, tmp
         cfg.write_text(original)
 
 
+def test_outputs_cut_at_max_new_tokens_are_flagged_and_not_cached(tiny_models, tmp_path):
+    """[issue 9.2] generation that runs out of max_new_tokens without </s> is finish_reason=length:
+    kept, not cached (fails on main before this commit: cached as if complete)."""
+    cache = PredictionCache(tmp_path / "c.sqlite")
+    gold = make_gold(2)
+    first = run_systems(gold, [spec(tiny_models / "bart")], RunDir.create(tmp_path / "r1"), cache=cache, progress=False)
+    assert [(p.ok, p.finish_reason, p.usage.completion_tokens) for p in first] == [(True, "length", 6)] * 2
+    again = run_systems(gold, [spec(tiny_models / "bart")], RunDir.create(tmp_path / "r2"), cache=cache, progress=False)
+    assert [p.cached for p in again] == [False, False] and len(cache) == 0
+
+
+def test_default_prompt_of_a_causal_model_is_in_its_key(tiny_models):
+    """[issue 9.2] the kind's default prompt is part of the identity (fails on main before this commit:
+    the identity had prompt None, so editing DEFAULT_PROMPT served stale cached outputs)."""
+    from evalkit.backends import prompt
+
+    gpt, bart = build_backend(spec(tiny_models / "gpt")), build_backend(spec(tiny_models / "bart"))
+    assert gpt.identity()["prompt"] == prompt.DEFAULT_PROMPT and bart.identity()["prompt"] == "{article}"
+    assert gpt._model is None  # told from config.json, without loading the model
+    item = make_item(1)
+    assert item.title in gpt.cache_inputs(item)["prompt"] and item.title not in bart.cache_inputs(item)["prompt"]
+
+
+def test_hub_ids_are_pinned_to_the_commit_of_the_local_cache(tiny_models, tmp_path, monkeypatch):
+    """[issue 9.2] a hub id without revision is resolved to the commit the local HF cache holds (and
+    loaded at it); moving the cache's main to a new commit changes the identity; an id that is not
+    in the cache is refused offline (fails on main before this commit: the identity held no revision)."""
+    import shutil
+
+    import huggingface_hub.constants as hub_constants
+
+    hub = tmp_path / "hub"
+    repo = hub / "models--acme--tiny-bart"
+    commits = ["a" * 40, "b" * 40]
+    for c in commits:
+        shutil.copytree(tiny_models / "bart", repo / "snapshots" / c)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commits[0])
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(hub))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+
+    hub_spec = SystemSpec(name="h", backend="transformers", options={"model": "acme/tiny-bart", "device": "cpu", **GEN})
+    b = build_backend(hub_spec)
+    assert b.identity()["resolved_revision"] == commits[0]
+    local = build_backend(spec(tiny_models / "bart")).summarize(make_item(0)).text
+    assert b.summarize(make_item(0)).text == local  # loaded from the pinned snapshot
+    before = identity_digest(output_identity(b))
+    (repo / "refs" / "main").write_text(commits[1])
+    assert identity_digest(output_identity(build_backend(hub_spec))) != before
+    missing = hub_spec.model_copy(update={"options": {**hub_spec.options, "model": "acme/not-downloaded"}})
+    with pytest.raises(UsageError, match="'acme/not-downloaded' is neither a local directory nor in the local "
+                                         "Hugging Face cache.*download it first"):
+        build_backend(missing).identity()
+
+
 def test_missing_or_broken_model_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="model directory .* does not exist"):
         build_backend(spec(tmp_path / "no-such-model"))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
-    b = build_backend(spec(tmp_path / "broken"))
+    b = build_backend(spec(tmp_path / "broken", kind="seq2seq"))
     with pytest.raises(UsageError, match="cannot load model"):
         b.summarize(make_item(0))
+    with pytest.raises(UsageError, match="cannot read .*config.json.* set kind=seq2seq or kind=causal"):
+        build_backend(spec(tmp_path / "broken")).identity()

@@ -128,22 +128,70 @@ def test_stats_of_a_missing_cache_and_an_unopenable_one(tmp_path):
 def test_two_processes_worth_of_connections_share_one_file(tmp_path):
     a, b = PredictionCache(tmp_path / "c.sqlite"), PredictionCache(tmp_path / "c.sqlite")
     item = make_gold(1).items[0]
-    a.put(cache_key("id-a", item), "x", "from a", 0.5)
-    b.put(cache_key("id-b", item), "x", "from b", 0.25)
-    assert a.get(cache_key("id-b", item)).summary == "from b"
-    assert b.get(cache_key("id-a", item)).latency_s == 0.5
-    assert a.get(cache_key("id-c", item)) is None
+    inputs = {"article": item.article}
+    a.put(cache_key("id-a", inputs), "x", "from a", 0.5, {"model": "m-1", "usage": {"prompt_tokens": 3}})
+    b.put(cache_key("id-b", inputs), "x", "from b", 0.25)
+    assert a.get(cache_key("id-b", inputs)).summary == "from b"
+    hit = b.get(cache_key("id-a", inputs))
+    assert hit.latency_s == 0.5 and hit.meta == {"model": "m-1", "usage": {"prompt_tokens": 3}}
+    assert a.get(cache_key("id-c", inputs)) is None
     mode = sqlite3.connect(tmp_path / "c.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
-def test_key_depends_on_identity_title_and_article_only():
+def _key(spec: SystemSpec, item) -> str:
+    from evalkit.identity import build_systems
+
+    (system,) = build_systems([spec])
+    return cache_key(system.digest, system.backend.cache_inputs(item))
+
+
+def test_key_is_what_the_backend_reads(tmp_path):
+    """[issue 9.2] the key holds the item fields a backend reads: the oracle reads the key points,
+    lead only the article; a prompt without {title} does not read the title; a plug-in reads all."""
     item = make_gold(1).items[0]
-    k = cache_key("abc", item)
-    assert k == cache_key("abc", item.model_copy(update={"id": "other", "key_points": ["different"]}))
-    assert k != cache_key("abd", item)
-    assert k != cache_key("abc", item.model_copy(update={"title": None}))
-    assert k != cache_key("abc", item.model_copy(update={"article": item.article + " "}))
+    kp = item.model_copy(update={"key_points": ["different"]})
+    titled = item.model_copy(update={"title": "Another title"})
+    renamed = item.model_copy(update={"id": "other"})
+    longer = item.model_copy(update={"article": item.article + " "})
+
+    lead, oracle = SystemSpec(name="l", backend="lead"), SystemSpec(name="o", backend="oracle")
+    assert _key(lead, item) == _key(lead, kp) == _key(lead, titled) == _key(lead, renamed) != _key(lead, longer)
+    assert _key(oracle, item) != _key(oracle, kp)
+    assert _key(oracle, item) == _key(oracle, titled)
+
+    plain = SystemSpec(name="p", backend="openai", options={"model": "m", "prompt": "Summarize: {article}"})
+    with_title = SystemSpec(name="t", backend="openai", options={"model": "m", "prompt": "{title}: {article}"})
+    assert _key(plain, item) == _key(plain, titled) == _key(plain, kp) != _key(plain, longer)
+    assert _key(with_title, item) != _key(with_title, titled)
+
+    command = SystemSpec(name="c", backend="command", options={"cmd": "cat"})
+    assert _key(command, item) != _key(command, renamed)  # the program gets EVALKIT_GOLD_ID
+    assert _key(command, item) == _key(command, kp)
+
+    plugin = SystemSpec(name="f", backend="runner_fixtures:Flaky")  # declares nothing: every field
+    assert len({_key(plugin, x) for x in (item, kp, titled, renamed, longer)}) == 5
+
+
+def test_oracle_key_points_edit_is_a_cache_miss_through_the_cli(tmp_path, monkeypatch):
+    """[issue 9.2] reproduction: edit only the key points; the cached oracle row must not be served
+    (fails on main before this commit: rougeL 0.235 from the cache vs 1.0 with --no-cache)."""
+    from runner_fixtures import write_gold_jsonl
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    gold = make_gold(3)
+    write_gold_jsonl(tmp_path / "gold.jsonl", gold)
+    cli = CliRunner()
+    args = ["run", "-g", "gold.jsonl", "-s", "oracle", "--metrics", "rougeL", "--json"]
+    res = cli.invoke(app, [*args, "--out", "r1"])
+    assert res.exit_code == 0, res.output
+    edited = GoldSet(name=gold.name, source=gold.source, items=[
+        it.model_copy(update={"key_points": [it.article.split(". ")[1] + "."]}) for it in gold.items])
+    write_gold_jsonl(tmp_path / "gold.jsonl", edited)
+    cached = json.loads(cli.invoke(app, [*args, "--out", "r2"]).output)["leaderboard"][0]["rougeL"]
+    fresh = json.loads(cli.invoke(app, [*args, "--out", "r3", "--no-cache"]).output)["leaderboard"][0]["rougeL"]
+    assert cached == fresh and fresh["mean"] == pytest.approx(1.0)
 
 
 def test_token_limits_are_options_not_secrets(openai_server, tmp_path):

@@ -71,28 +71,42 @@ def test_async_backends_run_with_bounded_concurrency_and_are_closed(tmp_path, ru
 def test_resume_never_redoes_or_duplicates(tmp_path, rundir):
     calls = tmp_path / "calls"
     gold = make_gold(6)
-    run_systems(make_gold(3), [sysspec("a", "Flaky", calls_file=str(calls), fail_ids=["g001"])], rundir,
-                cache=None, progress=False)
-    preds = run_systems(gold, [sysspec("a", "Flaky", calls_file=str(calls), tag="!"),
-                               sysspec("b", "Flaky", calls_file=str(calls))], rundir, cache=None, progress=False)
+    a = sysspec("a", "Flaky", calls_file=str(calls), fail_ids=["g001"])
+    run_systems(make_gold(3), [a], rundir, cache=None, progress=False)  # as if killed after 3 rows
+    preds = run_systems(gold, [a, sysspec("b", "Flaky", calls_file=str(calls))], rundir, cache=None, progress=False)
     assert [c["id"] for c in read_calls(calls)] == ["g000", "g001", "g002"] + ["g003", "g004", "g005"] + \
         [f"g00{i}" for i in range(6)]
     rows = journal_rows(rundir)
     assert len(rows) == 12 and len({(r["system"], r["gold_id"]) for r in rows}) == 12
     assert preds[1].error == "scripted failure for g001"  # kept as it was
-    assert not preds[0].summary.endswith("!") and "!" in preds[3].summary.splitlines()[0]
+    assert len({r["system_digest"] for r in rows if r["system"] == "a"}) == 1
 
     # --resume with nothing left: no call at all
     before = len(read_calls(calls))
-    again = run_systems(gold, [sysspec("a", "Flaky", calls_file=str(calls)), sysspec("b", "Flaky")], rundir,
-                        cache=None, progress=False)
+    b = sysspec("b", "Flaky", calls_file=str(calls))
+    again = run_systems(gold, [a, b], rundir, cache=None, progress=False)
     assert len(read_calls(calls)) == before and again == preds
 
-    # redo_errors: only the failed row is redone, and the journal still has one row per key
-    redone = run_systems(gold, [sysspec("a", "Flaky", calls_file=str(calls)), sysspec("b", "Flaky")], rundir,
-                         cache=None, progress=False, redo_errors=True)
+    # retry_failed: only the failed row is redone (it fails again: same config), one row per key
+    redone = run_systems(gold, [a, b], rundir, cache=None, progress=False, retry_failed=True)
     assert [c["id"] for c in read_calls(calls)][before:] == ["g001"]
-    assert redone[1].ok and len(journal_rows(rundir)) == 12
+    assert redone[1].error == "scripted failure for g001" and len(journal_rows(rundir)) == 12
+
+
+def test_rows_of_another_configuration_or_system_are_refused(tmp_path, rundir):
+    """[issue 9.1] a journal's rows are never reused under another configuration (fails on main
+    before this commit: the rows of lead:k=3 were kept as rows of lead:k=1)."""
+    calls = tmp_path / "calls"
+    run_systems(make_gold(3), [sysspec("a", "Flaky", calls_file=str(calls))], rundir, cache=None, progress=False)
+    before = journal_rows(rundir)
+    with pytest.raises(UsageError, match="row 1 is a prediction of system 'a' under another configuration"):
+        run_systems(make_gold(3), [sysspec("a", "Flaky", calls_file=str(calls), tag="!")], rundir, cache=None,
+                    progress=False)
+    with pytest.raises(UsageError, match="system 'a', which is not one of this run's systems"):
+        run_systems(make_gold(3), [sysspec("b", "Flaky", calls_file=str(calls))], rundir, cache=None, progress=False)
+    with pytest.raises(UsageError, match="item 'g002', which is not in gold set"):
+        run_systems(make_gold(2), [sysspec("a", "Flaky", calls_file=str(calls))], rundir, cache=None, progress=False)
+    assert journal_rows(rundir) == before and len(read_calls(calls)) == 3
 
 
 def test_torn_last_line_is_repaired(tmp_path, rundir):
@@ -116,7 +130,7 @@ def test_max_errors_aborts_and_keeps_finished_rows(tmp_path, rundir):
     with pytest.raises(RunAborted) as e:
         run_systems(make_gold(6), [spec], rundir, cache=None, max_errors=2, progress=False)
     assert "aborted after 2 failed rows (--max-errors 2)" in str(e.value)
-    assert f"evalkit run --resume {rundir.path}" in str(e.value)
+    assert f"evalkit run --resume {rundir.path} --retry-failed" in str(e.value)
     assert [r["gold_id"] for r in journal_rows(rundir)] == ["g000", "g001", "g002"]
     assert len(read_calls(calls)) == 3
     with pytest.raises(UsageError, match="at least 1"):

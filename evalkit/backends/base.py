@@ -20,18 +20,21 @@ set ``concurrency`` (the runner then runs that many items at once).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
-from typing import Any, ClassVar, Union
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional, Union
 
 from pydantic import BaseModel, ConfigDict
 
 from evalkit.errors import BackendError
-from evalkit.records import GoldItem
+from evalkit.records import GoldItem, Usage
+from evalkit.redact import REDACTED, SECRET_OPTION_WORDS, is_secret_option, redact_options, redact_value
 
-#: option names whose values are never written anywhere (manifest, cache key, reports)
-SECRET_OPTION_WORDS = ("api_key", "apikey", "token", "password", "secret", "authorization")
-REDACTED = "***"
+__all__ = ["REDACTED", "SECRET_OPTION_WORDS", "Backend", "BackendOptions", "Completion", "Output",
+           "is_secret_option", "redact"]
+
+#: every field of a gold item (the default of ``Backend.reads``)
+ALL_ITEM_FIELDS: tuple[str, ...] = tuple(GoldItem.model_fields)
 
 
 class BackendOptions(BaseModel):
@@ -40,20 +43,27 @@ class BackendOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def is_secret_option(key: str) -> bool:
-    k = key.lower()
-    # api_key_env names an environment variable: the name is not secret, its value is.
-    if k.endswith("_env"):
-        return False
-    # [issue 3 fix] whole words of the name, not substrings: "hf_token", "api_key", "apiKey",
-    # "password" are secrets; "max_tokens", "max_new_tokens", "tokenizer" are ordinary options
-    # that must stay in the manifest and in the cache key.
-    words = "_".join(w for w in re.split(r"[^a-z0-9]+", k) if w)
-    return any(re.search(rf"(^|_){w}($|_)", words) for w in SECRET_OPTION_WORDS)
-
-
 def redact(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: (REDACTED if is_secret_option(k) and v is not None else v) for k, v in options.items()}
+    """Options as they may be written: secrets masked (see ``evalkit.redact``)."""
+    return redact_options(options)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A summary plus what the backend knows about the call that produced it.
+
+    ``finish_reason="length"`` means the output was cut at the token limit: the row keeps the
+    text (scored as written, flagged) but it is never cached.
+    """
+
+    text: str
+    model: Optional[str] = None
+    usage: Optional[Usage] = None
+    finish_reason: Optional[str] = None
+
+
+#: what ``summarize`` may return: the text alone, or a ``Completion``
+Output = Union[str, Completion]
 
 
 class Backend:
@@ -67,18 +77,20 @@ class Backend:
     batch_size: int = 1
     #: items in flight at once through ``asummarize``
     concurrency: int = 1
+    #: the GoldItem fields the backend reads; only these enter the cache key (default: all)
+    reads: ClassVar[tuple[str, ...]] = ALL_ITEM_FIELDS
 
     def __init__(self, options: BackendOptions | None = None):
         self.options = options if options is not None else self.Options()
 
     # --- the one method most backends write -------------------------------------------
-    def summarize(self, item: GoldItem) -> str:
+    def summarize(self, item: GoldItem) -> Output:
         raise NotImplementedError(f"backend {self.name!r} implements neither summarize nor asummarize")
 
     # --- optional variants --------------------------------------------------------------
-    def summarize_batch(self, items: Sequence[GoldItem]) -> list[Union[str, BackendError]]:
+    def summarize_batch(self, items: Sequence[GoldItem]) -> Sequence[Union[Output, BackendError]]:
         """Summaries for several items; a failed item is returned as its ``BackendError``."""
-        out: list[Union[str, BackendError]] = []
+        out: list[Union[Output, BackendError]] = []
         for item in items:
             try:
                 out.append(self.summarize(item))
@@ -86,7 +98,7 @@ class Backend:
                 out.append(e)
         return out
 
-    async def asummarize(self, item: GoldItem) -> str:
+    async def asummarize(self, item: GoldItem) -> Output:
         return await asyncio.to_thread(self.summarize, item)
 
     @property
@@ -98,14 +110,22 @@ class Backend:
         return None
 
     def identity(self) -> dict[str, Any]:
-        """What determines this backend's output: the cache key is a hash of it plus the article."""
+        """What determines this backend's output, whatever the item: the cache key is a hash
+        of it plus ``cache_inputs(item)``. Secrets are left out (and URL userinfo blanked)."""
         opts = self.options.model_dump(mode="json")
         return {
             "backend": self.name,
             "class": f"{type(self).__module__}:{type(self).__qualname__}",
-            "options": {k: v for k, v in sorted(opts.items()) if not is_secret_option(k)},
+            "options": {k: redact_value(k, v) for k, v in sorted(opts.items()) if not is_secret_option(k)},
             "prompt": self.prompt_text(),
         }
+
+    def cache_inputs(self, item: GoldItem) -> dict[str, Any]:
+        """What of ``item`` reaches the backend: the fields it declares in ``reads``.
+
+        Backends that build a request from the item (a prompt) may return the request itself.
+        """
+        return {f: getattr(item, f) for f in sorted(self.reads)}
 
     def close(self) -> None:
         """Release resources (processes, HTTP clients, models)."""

@@ -33,9 +33,10 @@ from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from evalkit.backends.base import Backend, BackendOptions
+from evalkit.backends.base import Backend, BackendOptions, Output
 from evalkit.errors import BackendError, UsageError
 from evalkit.records import GoldItem
+from evalkit.redact import redact_text
 
 _STDERR_TAIL = 500
 _HASH_LIMIT = 16 * 1024 * 1024
@@ -45,6 +46,7 @@ class Command(Backend):
     """Run a program per article (or per batch of articles)."""
 
     name = "command"
+    reads = ("id", "title", "article")  # stdin / JSON input and EVALKIT_GOLD_ID, EVALKIT_TITLE
     runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout", "concurrency", "batch_size"})
 
     class Options(BackendOptions):
@@ -102,7 +104,7 @@ class Command(Backend):
         return out
 
     # --- per item ---------------------------------------------------------------------------
-    def summarize(self, item: GoldItem) -> str:
+    def summarize(self, item: GoldItem) -> Output:
         if self.options.batch:
             result = self.summarize_batch([item])[0]
             if isinstance(result, BackendError):
@@ -116,12 +118,12 @@ class Command(Backend):
         stdout = self._call(self._command({}), stdin, env)
         return stdout.strip()
 
-    async def asummarize(self, item: GoldItem) -> str:
+    async def asummarize(self, item: GoldItem) -> Output:
         # processes run in worker threads so that ``concurrency`` of them overlap
         return await asyncio.to_thread(self.summarize, item)
 
     # --- batch ------------------------------------------------------------------------------
-    def summarize_batch(self, items: Sequence[GoldItem]) -> list[Union[str, BackendError]]:
+    def summarize_batch(self, items: Sequence[GoldItem]) -> Sequence[Union[Output, BackendError]]:
         if not self.options.batch:
             return super().summarize_batch(items)
         lines = "".join(json.dumps(_item_json(it), ensure_ascii=False) + "\n" for it in items)
@@ -213,7 +215,9 @@ def _item_json(item: GoldItem) -> dict[str, Any]:
 
 
 def _tail(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace").strip()
+    """The end of stderr for an error message, redacted before it is cut (a secret the program
+    printed cannot survive as a fragment)."""
+    text = redact_text(stderr.decode("utf-8", errors="replace")).strip()
     if not text:
         return ""
     if len(text) > _STDERR_TAIL:

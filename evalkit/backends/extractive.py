@@ -38,9 +38,12 @@ class Lead(Backend):
     """The first k sentences of the article (lead-3 is the classic news baseline)."""
 
     name = "lead"
+    reads = ("article",)
 
     class Options(BackendOptions):
         k: int = Field(3, ge=1, description="number of leading sentences")
+
+    options: Options
 
     def summarize(self, item: GoldItem) -> str:
         return _join(list(article_sentences(item.article)[: self.options.k]))
@@ -49,9 +52,13 @@ class Lead(Backend):
 class _GraphRank(Backend):
     """Rank sentences by PageRank over a sentence-similarity graph (networkx); keep the top k."""
 
+    reads = ("article",)
+
     class Options(BackendOptions):
         k: int = Field(3, ge=1, description="number of sentences to select")
         damping: float = Field(0.85, gt=0, lt=1, description="PageRank damping factor")
+
+    options: Options
 
     def similarity(self, sentences: list[list[str]]) -> list[tuple[int, int, float]]:
         raise NotImplementedError
@@ -96,6 +103,8 @@ class LexRank(_GraphRank):
     class Options(_GraphRank.Options):
         threshold: float = Field(0.1, ge=0, lt=1, description="cosine similarity needed for an edge")
 
+    options: Options
+
     def similarity(self, sentences: list[list[str]]) -> list[tuple[int, int, float]]:
         n = len(sentences)
         df = Counter(w for s in sentences for w in set(s))
@@ -122,11 +131,14 @@ class Oracle(Backend):
     """
 
     name = "oracle"
+    reads = ("article", "key_points")
 
     class Options(BackendOptions):
         max_sentences: Optional[int] = Field(None, ge=1, description="stop after this many (default: number of key points)")
         objective: Literal["rouge1+rouge2", "rouge1", "rouge2"] = Field(
             "rouge1+rouge2", description="F1 to maximise (sum of the listed)")
+
+    options: Options
 
     def summarize(self, item: GoldItem) -> str:
         from rouge_score.tokenizers import DefaultTokenizer

@@ -1,11 +1,13 @@
 """HTTP plumbing shared by backends that call a server: one async client, retries, errors.
 
-Retried (transient): HTTP 429, any 5xx, timeouts (connecting, sending, or waiting for the
-reply longer than ``timeout``) and connection errors (refused, reset, dropped mid-reply). Waits grow
+Retried (transient): HTTP 429, any 5xx, timeouts (an attempt — connecting, sending and
+reading the whole reply — taking longer than ``timeout``) and connection errors (refused,
+reset, dropped mid-reply). Waits grow
 exponentially with jitter; a ``Retry-After`` header (seconds or an HTTP date) is honoured:
 the next attempt starts no earlier than the server asked. Any other 4xx fails at once with
 the server's own message. A 2xx whose body is not JSON fails at once (a server bug that a
-retry would only repeat). Every message has the caller's secrets blanked out.
+retry would only repeat). Every message has the caller's secrets blanked out (and any the
+process knows, see ``evalkit.redact``) before it is cut to length.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Optional
 import httpx
 
 from evalkit.errors import BackendError
+from evalkit.redact import redact_text
 
 _rng = random.Random()
 
@@ -80,15 +83,9 @@ def make_client(*, base_url: str, timeout: float, concurrency: int,
                              verify=tls, follow_redirects=False)
 
 
-def redact_text(text: str, secrets: Iterable[Optional[str]]) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return text
-
-
-def server_message(resp: httpx.Response, limit: int = 300) -> str:
-    """The error message a server put in its reply (OpenAI-style JSON, or the raw text)."""
+def server_message(resp: httpx.Response, limit: int = 300, secrets: Iterable[Optional[str]] = ()) -> str:
+    """The error message a server put in its reply (OpenAI-style JSON, or the raw text),
+    redacted, then cut to ``limit`` characters."""
     try:
         data = resp.json()
     except ValueError:
@@ -103,7 +100,7 @@ def server_message(resp: httpx.Response, limit: int = 300) -> str:
         msg = msg or data.get("message") or data.get("detail")
     if not msg:
         msg = resp.text.strip() or resp.reason_phrase
-    msg = " ".join(str(msg).split())
+    msg = redact_text(" ".join(str(msg).split()), secrets)
     return msg if len(msg) <= limit else msg[: limit - 3] + "..."
 
 
@@ -119,6 +116,8 @@ async def post_json(
 ) -> Any:
     """POST ``payload`` as JSON and return the decoded JSON reply, retrying transient failures.
 
+    ``timeout`` bounds a whole attempt: connecting, sending and reading the entire reply (a
+    server that drips its body slowly is cut off too, not only one that goes silent).
     Raises ``BackendError`` (``transient=True`` when retries ran out) with a message that
     names the last failure and how many attempts were made.
     """
@@ -128,9 +127,9 @@ async def post_json(
         attempt += 1
         retry_after: Optional[float] = None
         try:
-            resp = await client.post(url, json=payload, headers=headers)
-        except httpx.TimeoutException:
-            problem = f"no reply within {timeout:g}s"
+            resp = await asyncio.wait_for(client.post(url, json=payload, headers=headers), timeout)
+        except (httpx.TimeoutException, asyncio.TimeoutError):
+            problem = f"no complete reply within {timeout:g}s"
         except httpx.TransportError as e:
             problem = f"connection error ({type(e).__name__}: {e or 'no detail'})"
         else:
@@ -139,13 +138,11 @@ async def post_json(
                 try:
                     return resp.json()
                 except ValueError:
-                    snippet = " ".join(resp.text.split())[:200]
-                    raise BackendError(
-                        redact_text(f"server replied HTTP {code} with a body that is not JSON: {snippet!r}", secrets)
-                    ) from None
-            problem = f"HTTP {code}: {server_message(resp)}"
+                    snippet = redact_text(" ".join(resp.text.split()), secrets)[:200]
+                    raise BackendError(f"server replied HTTP {code} with a body that is not JSON: {snippet!r}") from None
+            problem = f"HTTP {code}: {server_message(resp, secrets=secrets)}"
             if code != 429 and code < 500:
-                raise BackendError(redact_text(problem, secrets))
+                raise BackendError(problem)
             retry_after = parse_retry_after(resp.headers.get("retry-after"))
         problem = redact_text(problem, secrets)
         if attempt > policy.max_retries:

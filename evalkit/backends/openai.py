@@ -5,8 +5,14 @@ concurrency (the runner keeps ``concurrency`` requests in flight); transient fai
 retried with exponential backoff and jitter, honouring ``Retry-After`` (see ``http.py``).
 
 The API key is read from the environment variable named by ``api_key_env`` at the moment
-of each request; it is never stored on the backend, in its options, the cache or any file.
-A server that needs no key (a local one) simply gets no ``Authorization`` header.
+of each request; it is never stored on the backend, in its options, the cache or any file,
+and is blanked out of every message (``evalkit.redact``). A server that needs no key (a
+local one) simply gets no ``Authorization`` header.
+
+Each reply keeps the model name the server reports, its token usage and ``finish_reason``;
+a completion cut at ``max_tokens`` (``finish_reason="length"``) is kept and scored but
+flagged and never cached. The cache key is the exact request body sent (model, messages
+rendered from the prompt and the item, sampling options).
 
     evalkit run -s openai:model=llama3.2,base_url=http://127.0.0.1:11434/v1
 """
@@ -14,22 +20,25 @@ A server that needs no key (a local one) simply gets no ``Authorization`` header
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any, ClassVar, Optional
 
 from pydantic import Field, field_validator
 
-from evalkit.backends.base import Backend, BackendOptions
+from evalkit.backends.base import Backend, BackendOptions, Completion
 from evalkit.backends.http import RetryPolicy, make_client, post_json
 from evalkit.backends.prompt import DEFAULT_PROMPT, render, resolve_template
 from evalkit.errors import BackendError
-from evalkit.records import GoldItem
+from evalkit.records import GoldItem, Usage
+from evalkit.redact import redact_text, register_secret
 
 
 class OpenAI(Backend):
     """Chat-completions client: one user message from the prompt template per article."""
 
     name = "openai"
+    reads = ("article", "title")  # through the prompt template
     #: options that change how fast or how stubbornly we ask, never what the model writes:
     #: they are left out of the cache key
     runtime_options: ClassVar[frozenset[str]] = frozenset(
@@ -47,7 +56,7 @@ class OpenAI(Backend):
         seed: Optional[int] = Field(None, description="sent to servers that support reproducible sampling")
         api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
         concurrency: int = Field(8, ge=1, le=512, description="requests in flight at once")
-        timeout: float = Field(60.0, gt=0, description="seconds per attempt")
+        timeout: float = Field(60.0, gt=0, description="seconds per attempt: connect, send and read the whole reply")
         max_retries: int = Field(5, ge=0, description="retries of 429/5xx/timeouts/connection errors")
         backoff: float = Field(1.0, ge=0, description="first retry wait in seconds (doubles, jittered)")
         max_backoff: float = Field(60.0, ge=0, description="cap of the exponential retry wait")
@@ -94,19 +103,23 @@ class OpenAI(Backend):
             body["seed"] = o.seed
         return body
 
-    async def asummarize(self, item: GoldItem) -> str:
+    def cache_inputs(self, item: GoldItem) -> dict[str, Any]:
+        return {"request": self.request_body(item)}
+
+    async def asummarize(self, item: GoldItem) -> Completion:
         key = os.environ.get(self.options.api_key_env) or None
+        register_secret(key)
         headers = {"Authorization": f"Bearer {key}"} if key else None
         data = await post_json(
             self._client_here(), self.url, self.request_body(item), policy=self.policy,
             timeout=self.options.timeout, headers=headers, secrets=[key],
         )
-        return completion_text(data)
+        return completion(data, secrets=[key])
 
-    def summarize(self, item: GoldItem) -> str:
+    def summarize(self, item: GoldItem) -> Completion:
         """One item without the runner (a fresh event loop and client)."""
 
-        async def once() -> str:
+        async def once() -> Completion:
             try:
                 return await self.asummarize(item)
             finally:
@@ -134,15 +147,31 @@ class OpenAI(Backend):
         self._client, self._loop = None, None
 
 
-def completion_text(data: Any) -> str:
-    """``choices[0].message.content`` of a chat-completions reply, or a clear BackendError."""
+def completion(data: Any, secrets: list[Optional[str]] | None = None) -> Completion:
+    """``choices[0].message.content`` of a chat-completions reply with the model the server
+    reports, its token usage and ``finish_reason``; or a clear (redacted) BackendError."""
     try:
         choice = data["choices"][0]
         content = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
-        snippet = str(data)[:200]
-        raise BackendError(f"reply has no choices[0].message.content: {snippet}") from None
+        try:
+            shown = json.dumps(data, ensure_ascii=False)
+        except (TypeError, ValueError):
+            shown = str(data)
+        raise BackendError(f"reply has no choices[0].message.content: {redact_text(shown, secrets or [])[:200]}") from None
+    reason = choice.get("finish_reason") if isinstance(choice, dict) else None
     if not isinstance(content, str) or not content.strip():
-        reason = choice.get("finish_reason") if isinstance(choice, dict) else None
         raise BackendError(f"empty completion (finish_reason={reason})")
-    return content.strip()
+    usage = data.get("usage") if isinstance(data, dict) else None
+    counts = {}
+    if isinstance(usage, dict):
+        counts = {k: usage[k] for k in ("prompt_tokens", "completion_tokens")
+                  if isinstance(usage.get(k), int) and not isinstance(usage.get(k), bool) and usage[k] >= 0}
+    model = data.get("model") if isinstance(data.get("model"), str) else None
+    return Completion(content.strip(), model=model, usage=Usage(**counts) if counts else None,
+                      finish_reason=reason if isinstance(reason, str) else None)
+
+
+def completion_text(data: Any) -> str:
+    """The text alone (see ``completion``)."""
+    return completion(data).text

@@ -12,6 +12,7 @@ from evalkit.backends.base import Backend
 from evalkit.errors import UsageError
 from evalkit.plugins import discover, is_object_ref, load_named, require_installed
 from evalkit.records import SystemSpec
+from evalkit.redact import register_options
 
 GROUP = "evalkit.backends"
 _OPTION_SPLIT = re.compile(r",(?=\s*[A-Za-z_][\w-]*\s*=)")
@@ -39,7 +40,11 @@ def format_validation_error(err: ValidationError) -> str:
 
 
 def build_backend(spec: SystemSpec) -> Backend:
-    """Instantiate the backend of ``spec`` with validated options (unknown keys rejected)."""
+    """Instantiate the backend of ``spec`` with validated options (unknown keys rejected).
+
+    Every secret the options carry is registered for redaction first (see ``evalkit.redact``).
+    """
+    register_options(spec.options)
     cls = backend_class(spec.backend)
     require_installed(cls, "backend", spec.backend)
     try:

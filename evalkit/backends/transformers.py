@@ -10,6 +10,15 @@ template when it has one. Articles longer than the model's input limit are cut a
 so that the whole prompt fits. Generation is greedy by default and seeded when sampling;
 any other ``generate()`` argument goes in ``generation`` (a table in evalkit.toml).
 
+Identity (the cache key and the run's identity): every option but runtime ones, the prompt
+text actually used (the kind's default included), the ``transformers``/``torch`` versions,
+and what pins the weights: a fingerprint of every file of a local model directory, or for
+a hub id the commit it resolves to (from the local Hugging Face cache, else asked of the
+hub; the model is then loaded at that commit). A hub id that can be resolved neither way is
+refused. Each output records its token usage, and ``finish_reason="length"`` when
+generation stopped at ``max_new_tokens`` without an end-of-sequence token (kept, flagged,
+never cached).
+
 ``torch`` and ``transformers`` are imported inside the methods that use them, so listing
 backends or a ROUGE-only run never pays for them.
 """
@@ -17,6 +26,7 @@ backends or a ROUGE-only run never pays for them.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -25,10 +35,10 @@ from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field
 
-from evalkit.backends.base import Backend, BackendOptions
+from evalkit.backends.base import Backend, BackendOptions, Completion
 from evalkit.backends.prompt import DEFAULT_PROMPT, render, resolve_template
 from evalkit.errors import BackendError, UsageError
-from evalkit.records import GoldItem
+from evalkit.records import GoldItem, Usage
 
 _HASH_LIMIT = 64 * 1024 * 1024
 _GEN_FIELDS = ("max_new_tokens", "min_new_tokens", "num_beams", "do_sample", "temperature", "top_p", "top_k",
@@ -40,6 +50,7 @@ class Transformers(Backend):
 
     name = "transformers"
     requires_extra = "transformers"
+    reads = ("article", "title")  # through the prompt template
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     class Options(BackendOptions):
@@ -81,18 +92,46 @@ class Transformers(Backend):
         self._causal = False
         self._device: Any = None
         self._limit = 0
+        self._source: Optional[tuple[Path, Optional[str]]] = None
 
     # --- identity -------------------------------------------------------------------------------
-    def prompt_text(self) -> Optional[str]:
-        return self.template  # None: the kind's default (known only after loading; in "kind"/"model")
+    def model_source(self) -> tuple[Path, Optional[str]]:
+        """(folder holding the model's files, the hub commit they come from; None: a local folder)."""
+        if self._source is None:
+            path = Path(self.options.model).expanduser()
+            self._source = (path, None) if path.is_dir() else _hub_snapshot(self.options.model, self.options.revision)
+        return self._source
+
+    def is_causal(self) -> bool:
+        """The model kind, read from its config.json when ``kind=auto`` (no model load)."""
+        if self.options.kind != "auto":
+            return self.options.kind == "causal"
+        if self._model is not None:
+            return self._causal
+        folder, _ = self.model_source()
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise UsageError(f"transformers backend: cannot read {folder / 'config.json'} to tell a seq2seq from a "
+                             f"causal model ({e}); set kind=seq2seq or kind=causal") from None
+        return not bool(config.get("is_encoder_decoder")) if isinstance(config, dict) else True
+
+    def prompt_text(self) -> str:
+        """The template used: the ``prompt`` option, else the kind's default."""
+        return self.template or (DEFAULT_PROMPT if self.is_causal() else "{article}")
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
         ident["libraries"] = {d: _version(d) for d in ("transformers", "torch")}
-        path = Path(self.options.model).expanduser()
-        if path.is_dir():
-            ident["model_files"] = _fingerprint(path)
+        folder, commit = self.model_source()
+        if commit is None:
+            ident["model_files"] = _fingerprint(folder)
+        else:
+            ident["resolved_revision"] = commit
         return ident
+
+    def cache_inputs(self, item: GoldItem) -> dict[str, Any]:
+        return {"prompt": render(self.prompt_text(), item)}
 
     # --- loading --------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -104,7 +143,8 @@ class Transformers(Backend):
 
         o = self.options
         transformers.utils.logging.disable_progress_bar()
-        common = {"revision": o.revision, "trust_remote_code": o.trust_remote_code}
+        _, commit = self.model_source()
+        common = {"revision": commit or o.revision, "trust_remote_code": o.trust_remote_code}
         try:
             config = AutoConfig.from_pretrained(o.model, **common)
             self._causal = o.kind == "causal" or (o.kind == "auto" and not config.is_encoder_decoder)
@@ -138,8 +178,7 @@ class Transformers(Backend):
 
     # --- inputs ---------------------------------------------------------------------------------
     def _render(self, item: GoldItem) -> str:
-        template = self.template or (DEFAULT_PROMPT if self._causal else "{article}")
-        text = render(template, item)
+        text = render(self.prompt_text(), item)
         if self._chat_rendered():
             text = self._tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
                                                  add_generation_prompt=True)
@@ -168,7 +207,7 @@ class Transformers(Backend):
         return kw
 
     # --- generation -----------------------------------------------------------------------------
-    def summarize_batch(self, items: Sequence[GoldItem]) -> list[Union[str, BackendError]]:
+    def summarize_batch(self, items: Sequence[GoldItem]) -> list[Union[Completion, BackendError]]:
         import torch
 
         self._load()
@@ -177,17 +216,40 @@ class Transformers(Backend):
                         add_special_tokens=not self._chat_rendered())
         enc = {k: v.to(self._device) for k, v in enc.items()}
         torch.manual_seed(self.options.seed)
+        kwargs = self.generation_kwargs()
         try:
             with torch.inference_mode():
-                out = self._model.generate(**enc, **self.generation_kwargs())
+                out = self._model.generate(**enc, **kwargs)
         except (TypeError, ValueError) as e:  # a bad generation option: every batch would fail
             raise UsageError(f"transformers backend: generate() rejected the options: {e}") from None
-        if self._causal:
-            out = out[:, enc["input_ids"].shape[1]:]
+        out = out[:, enc["input_ids"].shape[1]:] if self._causal else out
+        new = out if self._causal else out[:, 1:]  # seq2seq: after the decoder start token
         decoded = self._tok.batch_decode(out, skip_special_tokens=True)
-        return [t.strip() if t.strip() else BackendError("the model generated no text") for t in decoded]
+        results: list[Union[Completion, BackendError]] = []
+        for i, text in enumerate(decoded):
+            if not text.strip():
+                results.append(BackendError("the model generated no text"))
+                continue
+            generated, reason = self._finish(new[i].tolist(), kwargs)
+            usage = Usage(prompt_tokens=int(enc["attention_mask"][i].sum()), completion_tokens=generated)
+            results.append(Completion(text.strip(), model=self.options.model, usage=usage, finish_reason=reason))
+        return results
 
-    def summarize(self, item: GoldItem) -> str:
+    def _finish(self, ids: list[int], kwargs: dict[str, Any]) -> tuple[int, str]:
+        """(tokens generated, finish reason) of one output: "stop" at an end-of-sequence token,
+        "length" when ``max_new_tokens`` ran out first."""
+        eos = kwargs.get("eos_token_id", getattr(self._model.generation_config, "eos_token_id", None))
+        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos]) - {None}
+        for n, t in enumerate(ids, 1):
+            if t in eos_ids:
+                return n, "stop"
+        pad = kwargs.get("pad_token_id")
+        while ids and ids[-1] == pad:
+            ids = ids[:-1]
+        limit = kwargs.get("max_new_tokens")
+        return len(ids), "length" if limit is not None and len(ids) >= limit else "stop"
+
+    def summarize(self, item: GoldItem) -> Completion:
         result = self.summarize_batch([item])[0]
         if isinstance(result, BackendError):
             raise result
@@ -195,6 +257,35 @@ class Transformers(Backend):
 
     def close(self) -> None:
         self._model = self._tok = None
+
+
+def _hub_snapshot(model: str, revision: Optional[str]) -> tuple[Path, str]:
+    """(folder holding the model's config, commit) of a hub id: from the local Hugging Face cache,
+    else asked of the hub (unless offline); a revision that resolves neither way is refused."""
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        folder = Path(snapshot_download(model, revision=revision, local_files_only=True))
+        return folder, folder.name
+    except Exception:  # not in the local cache (huggingface_hub raises several types)
+        pass
+    at = f" at revision {revision!r}" if revision else ""
+    refuse = (f"transformers backend: model {model!r}{at} is neither a local directory nor in the local Hugging Face "
+              f"cache, so the weights it would load cannot be pinned")
+    if constants.HF_HUB_OFFLINE:
+        raise UsageError(f"{refuse} (the hub is offline); download it first (huggingface-cli download {model}) "
+                         f"or give a local directory")
+    try:
+        from huggingface_hub import HfApi, hf_hub_download
+
+        commit = HfApi().model_info(model, revision=revision).sha
+        config = Path(hf_hub_download(model, "config.json", revision=commit))
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"{refuse}: {first}") from None
+    if not commit:
+        raise UsageError(f"{refuse}: the hub reported no commit")
+    return config.parent, commit
 
 
 def _version(dist: str) -> Optional[str]:

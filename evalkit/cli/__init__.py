@@ -22,10 +22,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=_common.OneLineErrors,
 )
 
 
-def _print_version(value: bool) -> None:
+def _print_version(value: Optional[bool]) -> None:
     # An option callback runs while the options are parsed, before click asks for a command,
     # so `evalkit --version` alone prints and exits 0 (a check in the group callback never ran).
     if value:
