@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Optional
 
-from evalkit import __version__
+from evalkit import __version__, subset
 from evalkit.backends import parse_system
 from evalkit.config import Config, load_config
 from evalkit.errors import UsageError
@@ -43,6 +43,10 @@ class RunOptions:
     out: Optional[Path] = None
     resume: Optional[Path] = None
     limit: Optional[int] = None
+    #: a seeded random sample of this many items (seed: ``seed``), see subset.py
+    sample: Optional[int] = None
+    #: "I/N": shard I of N (balanced by article length), see subset.py
+    shard: Optional[str] = None
     config: Optional[Path] = None
     use_cache: bool = True
     max_errors: Optional[int] = None
@@ -118,12 +122,9 @@ def resolve_scorers(metrics: Optional[str], config: Config) -> list[Scorer]:
     return build_scorers(parse_metrics(text, configured=config.metrics))
 
 
-def limit_gold(gold: GoldSet, limit: Optional[int]) -> GoldSet:
-    if limit is None:
-        return gold
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
-    return GoldSet(name=gold.name, source=gold.source, items=gold.items[:limit])
+def gold_of_run(manifest: Manifest) -> GoldSet:
+    """The gold items a run holds: its gold file, reloaded, and the part the run recorded."""
+    return subset.reselect(load_gold(manifest.gold.source), manifest.selection, limit=manifest.limit)
 
 
 def gold_ref(gold: GoldSet) -> GoldRef:
@@ -132,15 +133,17 @@ def gold_ref(gold: GoldSet) -> GoldRef:
 
 def validate_run_options(opts: RunOptions) -> None:
     """Every check that needs no file: done before anything is read or created."""
-    for name, value in (("--max-errors", opts.max_errors), ("--limit", opts.limit),
+    for name, value in (("--max-errors", opts.max_errors), ("--limit", opts.limit), ("--sample", opts.sample),
                         ("--max-output-chars", opts.max_output_chars)):
         if value is not None and value < 1:
             raise UsageError(f"{name} must be at least 1")
     if opts.resume is not None:
         if opts.gold or opts.limit is not None or opts.out is not None or opts.metrics or opts.overwrite \
-                or opts.max_output_chars is not None or opts.gold_fields:
+                or opts.max_output_chars is not None or opts.gold_fields or opts.sample is not None \
+                or opts.shard is not None:
             raise UsageError("--resume continues the run as its manifest records it (gold set, systems, metrics, "
-                             "limit); drop --gold/--limit/--out/--metrics/--overwrite/--max-output-chars "
+                             "part of the gold set); drop --gold/--limit/--sample/--shard/--out/--metrics/"
+                             "--overwrite/--max-output-chars "
                              "(-s only re-supplies a system's secrets)")
     elif opts.retry_failed:
         raise UsageError("--retry-failed goes with --resume DIR (it redoes the failed rows of that run)")
@@ -206,8 +209,10 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
         from evalkit.resume import resume_run
 
         return resume_run(opts, config)
-    gold = limit_gold(load_gold(opts.gold or config.run.gold or default_gold_path(), fields=opts.gold_fields),
-                      opts.limit)
+    seed = opts.seed if opts.seed is not None else config.run.seed
+    gold, selection = subset.select(
+        load_gold(opts.gold or config.run.gold or default_gold_path(), fields=opts.gold_fields),
+        limit=opts.limit, sample=opts.sample, seed=seed, shard=opts.shard)
     specs = resolve_systems(list(opts.systems) or config.run.systems or list(DEFAULT_SYSTEMS), config)
     scorers = resolve_scorers(opts.metrics, config)
     max_output_chars = opts.max_output_chars or config.run.max_output_chars or DEFAULT_MAX_OUTPUT_CHARS
@@ -224,8 +229,8 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
         manifest = Manifest(
             run_id=rundir.run_id, evalkit_version=__version__, versions=library_versions(), gold=gold_ref(gold),
             systems=[s.model_copy(update={"options": redact_options(s.options)}) for s in specs],
-            metrics=[s.spec() for s in scorers], seed=opts.seed if opts.seed is not None else config.run.seed,
-            limit=opts.limit, git_commit=git_commit(), argv=redact_argv(opts.argv),
+            metrics=[s.spec() for s in scorers], seed=seed, limit=opts.limit, selection=selection,
+            git_commit=git_commit(), argv=redact_argv(opts.argv),
             identity=RunIdentity(gold_hash=gold.hash, systems=[b.record() for b in built],
                                  max_output_chars=max_output_chars),
             complete=False)

@@ -159,6 +159,24 @@ class GoldRef(Record):
     items: int
 
 
+class GoldSelection(Record):
+    """A run on part of a gold set (``--limit``, ``--sample``, ``--shard``): see subset.py.
+
+    ``full_hash``/``full_items`` describe the whole gold set the part was taken from;
+    ``item_ids`` the items the run holds, in the gold file's order.
+    """
+
+    method: Literal["limit", "sample", "shard"]
+    full_hash: str
+    full_items: int
+    item_ids: list[str]
+    limit: Optional[int] = None
+    sample: Optional[int] = None
+    seed: Optional[int] = None
+    shard_index: Optional[int] = None
+    shard_count: Optional[int] = None
+
+
 class SystemIdentity(Record):
     """What determines one system's outputs, and its digest.
 
@@ -203,6 +221,8 @@ class Manifest(Record):
     metrics: list[MetricSpec] = Field(default_factory=list)
     seed: int = 0
     limit: Optional[int] = None
+    #: the part of the gold set this run holds (None: all of it); ``gold`` describes that part
+    selection: Optional[GoldSelection] = None
     git_commit: Optional[str] = None
     argv: list[str] = Field(default_factory=list)
     identity: Optional[RunIdentity] = None

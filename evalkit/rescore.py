@@ -29,8 +29,7 @@ from typing import Optional
 import pandas as pd
 
 from evalkit.config import load_config
-from evalkit.gold import load_gold
-from evalkit.pipeline import RunOutcome, check_gold, finish_run, limit_gold, resolve_scorers, scorers_from_manifest
+from evalkit.pipeline import RunOutcome, check_gold, finish_run, gold_of_run, resolve_scorers, scorers_from_manifest
 from evalkit.records import GoldSet, Manifest, MetricSpec, Prediction
 from evalkit.rundir import SCORE_COLUMNS, RunDir
 from evalkit.scoring import Scorer, ScoringResult
@@ -41,7 +40,7 @@ def rescore(path: Path, *, metrics: Optional[str] = None, config_path: Optional[
     with rundir.lock():
         manifest = rundir.read_manifest()
         config = load_config(config_path)
-        gold = limit_gold(load_gold(manifest.gold.source), manifest.limit)
+        gold = gold_of_run(manifest)
         check_gold(gold, manifest)
         predictions = complete_rows(gold, manifest, rundir)
         recorded = scorers_from_manifest(manifest)

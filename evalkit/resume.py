@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from evalkit.backends import parse_system
 from evalkit.config import Config
 from evalkit.errors import UsageError
-from evalkit.gold import load_gold
 from evalkit.identity import BuiltSystem, build_systems, close_systems, identity_changes
-from evalkit.pipeline import RunOptions, RunOutcome, check_gold, finish_run, limit_gold, scorers_from_manifest
+from evalkit.pipeline import RunOptions, RunOutcome, check_gold, finish_run, gold_of_run, scorers_from_manifest
 from evalkit.records import Manifest, SystemSpec
 from evalkit.redact import is_redacted, redact_value
 from evalkit.rundir import RunDir
@@ -39,7 +38,7 @@ def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
         if manifest.identity is None:
             raise UsageError(f"{rundir.path} was written by an evalkit that did not record the run's identity; "
                              f"it cannot be resumed safely: start a new run")
-        gold = limit_gold(load_gold(manifest.gold.source), manifest.limit)
+        gold = gold_of_run(manifest)
         check_gold(gold, manifest)
         specs = resupply_secrets(manifest.systems, opts.systems, config, rundir)
         scorers = scorers_from_manifest(manifest)

@@ -86,8 +86,8 @@ def import_(
     from evalkit.gold import load_gold, write_gold_jsonl
 
     with cli_errors():
-        from evalkit.pipeline import limit_gold
+        from evalkit.subset import select
 
-        gold = limit_gold(load_gold(spec, fields=_fields(field)), limit)
+        gold, _ = select(load_gold(spec, fields=_fields(field)), limit=limit)
         write_gold_jsonl(gold, to)
         out.print(rich_safe(f"wrote {to}: {len(gold)} items, {gold.hash}"))

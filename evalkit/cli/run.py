@@ -18,7 +18,7 @@ GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: 
 MetricsOpt = Annotated[Optional[str], typer.Option("--metrics", "-m", help="Comma-separated metrics or outputs, with options: rouge,quotes,numbers,keypoints,bertscore,extractiveness; rouge:tokenizer=unicode. See `evalkit metrics`.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write (default: reports/runs/<run id>).")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for bootstrap CIs (default 0).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for bootstrap CIs and --sample (default 0).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="--out may name an existing run directory: its run files are deleted first (a run directory holds one run).")]
 FieldOpt = Annotated[Optional[list[str]], typer.Option("--field", help="Map a gold field to a dataset column, e.g. --field key_points=highlights (repeatable).")]
 
@@ -77,6 +77,8 @@ def run(
     overwrite: OverwriteOpt = False,
     max_output_chars: Annotated[Optional[int], typer.Option("--max-output-chars", help="A backend output longer than this is recorded as that row's error, never scored (default 200000, or [run] max_output_chars).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Use only the first N gold items.")] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", help="Use a seeded random sample of N gold items (--seed S; the same items whatever the file order).")] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard I of N (I/N, numbered 0..N-1; balanced by article length) — merge the shards with evalkit merge.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend; do not read or write the prediction cache.")] = False,
     max_errors: Annotated[Optional[int], typer.Option("--max-errors", help="Abort once this many rows have failed.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -95,7 +97,7 @@ def run(
 
     with cli_errors():
         outcome = run_evaluation(RunOptions(
-            gold=gold, systems=systems or [], metrics=metrics, out=out_dir, resume=resume, limit=limit,
+            gold=gold, systems=systems or [], metrics=metrics, out=out_dir, resume=resume, limit=limit, sample=sample, shard=shard,
             config=config, use_cache=not no_cache, max_errors=max_errors,
             progress=not quiet and not as_json and sys.stderr.isatty(), seed=seed, argv=sys.argv[1:],
             gold_fields=_fields(field), overwrite=overwrite, retry_failed=retry_failed,

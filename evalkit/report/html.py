@@ -70,9 +70,14 @@ def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[
         except EvalkitError as e:
             return {}, [f"Articles are not shown: the gold set could not be loaded ({e})."]
         if gold.hash != manifest.gold.hash:
-            first = GoldSet(name=gold.name, source=gold.source, items=gold.items[: manifest.gold.items])
-            if first.hash == manifest.gold.hash:  # a run with --limit
-                gold = first
+            from evalkit.subset import reselect
+
+            try:  # a run on part of the gold set (--limit, --sample, --shard)
+                part: Optional[GoldSet] = reselect(gold, manifest.selection, limit=manifest.limit)
+            except EvalkitError:
+                part = None
+            if part is not None and part.hash == manifest.gold.hash:
+                gold = part
             else:
                 notes.append(f"The gold file {manifest.gold.source} has changed since this run "
                              f"({gold.hash[:19]}… vs {manifest.gold.hash[:19]}…): articles shown may differ.")

@@ -1,0 +1,127 @@
+"""Running on part of a gold set: the first N items, a seeded random sample, or one shard of N.
+
+Every such run records a :class:`~evalkit.records.GoldSelection` in its manifest: the hash and
+size of the FULL gold set, how the part was chosen, and the ids of the items it holds. That is
+what lets a later stage treat the part for what it is:
+
+* ``--resume`` and ``score --run`` rebuild exactly the same items from the full gold file;
+* ``evalkit merge`` checks that shards partition one gold set (same full hash, every item once);
+* ``gate`` and ``compare`` against a run on the full set compare on the items both have.
+
+Selections are pure functions of the gold set's content and the request, never of the order
+of the file:
+
+* **limit N** — the first N items in file order (the one order-dependent choice, as asked);
+* **sample N, seed S** — the N items with the smallest sha256(S, id): a seeded random subset
+  that does not depend on the item order, and nested (sample 10 ⊂ sample 20 for one seed);
+* **shard I/N** — items sorted by (article length descending, sha256 of the id) are dealt
+  greedily to the shard with the least text so far (longest-processing-time first), so the
+  shards are balanced by article length, the same for every system, and independent of the
+  item order. Shards are numbered 0..N-1.
+
+The items of a part keep the gold file's order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import re
+from typing import Optional
+
+from evalkit.errors import UsageError
+from evalkit.records import GoldSelection, GoldSet
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` → (I, N) with 0 <= I < N."""
+    m = _SHARD.match(text)
+    if not m:
+        raise UsageError(f"--shard {text!r}: use I/N, e.g. --shard 0/4 (shards are numbered 0..N-1)")
+    index, count = int(m.group(1)), int(m.group(2))
+    if count < 1 or index >= count:
+        raise UsageError(f"--shard {text!r}: I must be in 0..N-1 and N at least 1")
+    return index, count
+
+
+def _id_key(seed: int | str, item_id: str) -> str:
+    return hashlib.sha256(f"{seed}\x00{item_id}".encode()).hexdigest()
+
+
+def shard_ids(gold: GoldSet, count: int) -> list[list[str]]:
+    """The item ids of each of ``count`` shards (balanced by article length, order-independent)."""
+    order = sorted(gold.items, key=lambda it: (-len(it.article), _id_key("shard", it.id)))
+    heap = [(0, i) for i in range(count)]  # (characters so far, shard index)
+    shards: list[list[str]] = [[] for _ in range(count)]
+    for item in order:
+        load, i = heapq.heappop(heap)
+        shards[i].append(item.id)
+        heapq.heappush(heap, (load + len(item.article), i))
+    return shards
+
+
+def select(gold: GoldSet, *, limit: Optional[int] = None, sample: Optional[int] = None,
+           seed: int = 0, shard: Optional[str] = None) -> tuple[GoldSet, Optional[GoldSelection]]:
+    """The part of ``gold`` a run uses and its record (None: the whole set)."""
+    given = [name for name, v in (("--limit", limit), ("--sample", sample), ("--shard", shard)) if v is not None]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} cannot be combined: choose one way to take part of the gold set")
+    if not given:
+        return gold, None
+    ids: list[str]
+    shard_index = shard_count = None
+    if limit is not None:
+        if limit < 1:
+            raise UsageError("--limit must be at least 1")
+        ids = [it.id for it in gold.items[:limit]]
+        method = "limit"
+    elif sample is not None:
+        if sample < 1:
+            raise UsageError("--sample must be at least 1")
+        ids = sorted((it.id for it in gold.items), key=lambda i: _id_key(seed, i))[:sample]
+        method = "sample"
+    else:
+        assert shard is not None
+        shard_index, shard_count = parse_shard(shard)
+        ids = shard_ids(gold, shard_count)[shard_index]
+        method = "shard"
+    selection = GoldSelection(method=method, full_hash=gold.hash, full_items=len(gold.items),
+                              limit=limit, sample=sample, seed=seed if sample is not None else None,
+                              shard_index=shard_index, shard_count=shard_count, item_ids=[])
+    part = take(gold, ids)
+    selection.item_ids = [it.id for it in part.items]
+    return part, selection
+
+
+def take(gold: GoldSet, ids: list[str]) -> GoldSet:
+    """The items of ``gold`` whose id is in ``ids``, in the gold file's order."""
+    wanted = set(ids)
+    return GoldSet(name=gold.name, source=gold.source, items=[it for it in gold.items if it.id in wanted])
+
+
+def reselect(gold: GoldSet, selection: Optional[GoldSelection], *, limit: Optional[int] = None) -> GoldSet:
+    """The same part of the same gold set again (``--resume``, ``score --run``).
+
+    ``gold`` is the full set as loaded now; it must still have the recorded full hash (the
+    caller checks the part's hash against the run's identity). Manifests written before
+    selections were recorded carry only ``limit``.
+    """
+    if selection is None:
+        if limit is None:
+            return gold
+        return GoldSet(name=gold.name, source=gold.source, items=gold.items[:limit])
+    if gold.hash != selection.full_hash:
+        raise UsageError(f"gold set {gold.source} changed since the run was made "
+                         f"({selection.full_hash[:19]}… → {gold.hash[:19]}…); start a new run")
+    return take(gold, selection.item_ids)
+
+
+def describe(selection: Optional[GoldSelection]) -> Optional[str]:
+    """One line for reports: "10 of 44 items (seeded sample, seed 0)"; None for a full run."""
+    if selection is None:
+        return None
+    how = {"limit": "the first items", "sample": f"seeded sample, seed {selection.seed}",
+           "shard": f"shard {selection.shard_index}/{selection.shard_count}"}[selection.method]
+    return f"{len(selection.item_ids)} of {selection.full_items} items ({how})"
