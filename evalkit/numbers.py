@@ -6,17 +6,18 @@ A figure is a number with what it measures: plain numbers (``1,250``, ``2.5``, `
 = ``£2,260m``; symbols, ISO codes and currency words; ``50p``), percentages (``12%`` =
 ``12 per cent`` = ``12 percent`` = ``12pc``; percentage points are a unit of their own),
 fractions (``two-thirds``, ``3/4``), years, decades (``1990s``, ``’90s``), dates
-(``March 3, 2026`` = ``3 March 2026`` = ``2026-03-03``; ``3/4/2026`` is read both ways) and
-clock times (``3pm`` = ``15:00``). Scale words and suffixes: k, m/mn, bn/b (with money),
+(``March 3, 2026`` = ``3 March 2026`` = ``2026-03-03``; ``3/4/2026`` is read both ways;
+two-digit years ``Sep 4, '03``, ``3/4/99`` and ``in '94`` keep their century open: ``'03``
+is 1903 or 2003 or ...) and clock times (``3pm`` = ``15:00``). Scale words and suffixes: k, m/mn, bn/b (with money),
 tn/trn, thousand, million, billion, trillion, dozen. In a range (``£2-3bn``,
 ``5-10%``, ``between 5 and 10 per cent``) each end is a figure and the ends share the
 currency, scale and percent sign. Signs are ignored (the prose says "fell" or "rose").
 
 Not figures (ignored on purpose): ordinals (``3rd``, ``first``), list markers at the start
-of a line (``1.``, ``2)``), identifiers where digits are glued to letters (``COVID-19``,
-``M25``, ``G7``, ``MP3``, ``4G``), ``No. 10``, URLs and e-mail addresses, the lone word
-``one`` (usually a pronoun: "one of the players"), and vague plurals (``dozens``,
-``hundreds``, ``millions``).
+of a line (``1.``, ``2)``) and list labels (``Point 1:``, ``Step 3.``, ``(2)``),
+identifiers where digits are glued to letters (``COVID-19``, ``M25``, ``G7``, ``MP3``,
+``4G``), ``No. 10``, URLs and e-mail addresses, the lone word ``one`` (usually a pronoun:
+"one of the players"), and vague plurals (``dozens``, ``hundreds``, ``millions``).
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ _MONTHS = {m: i for i, ms in enumerate([
 _MONTH = (r"(?:[Jj]anuary|[Ff]ebruary|[Mm]arch|[Aa]pril|May|[Jj]une|[Jj]uly|[Aa]ugust|[Ss]eptember|[Oo]ctober"
           r"|[Nn]ovember|[Dd]ecember|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")  # lower-case: not may/mar
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:1\d|20|21)\d\d"
+_LABEL = (r"(?:key\s+)?(?:points?|items?|steps?|notes?|takeaways?|facts?|bullets?|reasons?|tips?|lessons?"
+          r"|findings?|questions?|options?|parts?|sections?)")
+_FULL_YEAR = r"(?:1\d|20|21)\d\d"
+_YEAR = rf"{_FULL_YEAR}|['’‘]\d\d(?![\w'’])"  # a full year, or '03 (century open)
 _DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>{_DAY})(?:\s+of)?\s+(?P<m>{_MONTH})(?:,?\s+(?P<y>{_YEAR}))?(?!\w)"),
     re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<d>{_DAY})(?!\d)(?:,?\s+(?P<y>{_YEAR}))?(?![\w])"),
     re.compile(rf"\b(?P<m>{_MONTH}),?\s+(?P<y>{_YEAR})\b"),
-    re.compile(rf"\b(?P<y>{_YEAR})-(?P<mm>0[1-9]|1[0-2])-(?P<dd>0[1-9]|[12]\d|3[01])\b"),
+    re.compile(rf"\b(?P<y>{_FULL_YEAR})-(?P<mm>0[1-9]|1[0-2])-(?P<dd>0[1-9]|[12]\d|3[01])\b"),
 ]
 _NUMERIC_DATE = re.compile(r"(?<![\w./])(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?![\w./])")
 _TIME = re.compile(r"(?<![\w.:])(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<mi>[0-5]\d))?\s?(?P<ap>[ap])(?:\.m\.|m\b)"
@@ -49,7 +53,14 @@ _IGNORE = [
     re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d+|[A-Za-z]+\d+)[A-Za-z\d]*\b"),
     re.compile(r"\b(?!(?i:mid|pre|post|late|early|aged?)-)[A-Za-z]+-\d+[A-Za-z\d]*\b"),
     re.compile(r"\b[Nn]o\.?\s?\d+\b"),
+    # list labels: "Point 1:", "Step 3.", "(2)", and any label word opening a line
+    re.compile(rf"\b(?i:{_LABEL})\s+\d{{1,2}}\b(?=\s*(?:[:.)\-–—,;]|$))|(?<![\w(])\(\d{{1,2}}\)(?![\w)])"
+               rf"|(?m:^[ \t]*(?:[-*•]\s*)?(?i:{_LABEL})\s+\d{{1,2}}\b)", re.MULTILINE),
 ]
+#: "in '94", "the class of '03": a two-digit year after a word that introduces a time (an opening
+#: quotation mark before digits, as in ‘20 people were killed’, is not a year)
+_APOSTROPHE_YEAR = re.compile(r"\b(?i:in|of|since|from|until|till|by|to|before|after|during|circa|summer|winter"
+                              r"|spring|autumn|fall|class|season|vintage)\s+(['’‘](\d\d))(?![\w'’%]|\.\d)")
 _ORDINAL = re.compile(r"(?<![\w.])\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 _FRACTION_DIGITS = re.compile(r"(?<![\w./])(\d{1,3})/(\d{1,3})(?![\w/])")
@@ -107,12 +118,15 @@ class Figure:
     unit: Optional[str] = None  # currency code, "%", "pp", "cents" or a physical unit
     precision: float = 1.0  # the step of the written form: "2.3bn" -> 1e8
     scale: float = 1.0  # the scale word applied ("bn" -> 1e9)
-    dates: tuple[tuple[Optional[int], Optional[int], Optional[int]], ...] = ()  # (year, month, day) readings
+    #: (year, month, day) readings; a year below 100 is a two-digit year whose century is open
+    dates: tuple[tuple[Optional[int], Optional[int], Optional[int]], ...] = ()
 
     @property
     def normalized(self) -> str:
         if self.kind == "date":
-            return " or ".join("-".join("??" if x is None else f"{x:02d}" for x in d) for d in self.dates)
+            return " or ".join("-".join(_date_part(x, k == 0) for k, x in enumerate(d)) for d in self.dates)
+        if self.kind == "year" and self.value is not None and self.value < 100:
+            return f"'{int(self.value):02d}"
         if self.kind == "time":
             return f"{int(self.value) // 60:02d}:{int(self.value) % 60:02d}"
         v = self.value
@@ -131,17 +145,23 @@ class Figure:
         return num + (f" {self.unit}" if self.unit else "")
 
 
+def _date_part(x: Optional[int], year: bool) -> str:
+    if x is None:
+        return "??"
+    return f"'{x:02d}" if year and x < 100 else f"{x:02d}"
+
+
 def extract_figures(text: str) -> list[Figure]:
-    """Every figure in ``text`` in order of position."""
-    taken: list[tuple[int, int]] = []
+    """Every figure in ``text`` in order of position (linear in the length of ``text``)."""
+    taken = bytearray(len(text) + 1)  # 1 where a figure or an ignored span already is
     figures: list[Figure] = []
 
     def free(s: int, e: int) -> bool:
-        return all(e <= a or s >= b for a, b in taken)
+        return taken.find(1, s, max(e, s + 1)) < 0
 
     def add(fig: Optional[Figure], s: int, e: int) -> None:
         if free(s, e):
-            taken.append((s, e))
+            taken[s:e] = b"\x01" * (e - s)
             if fig is not None:
                 figures.append(fig)
 
@@ -156,6 +176,8 @@ def extract_figures(text: str) -> list[Figure]:
             add(Figure(m.group(0), m.start(), m.end(), "date", dates=readings), m.start(), m.end())
     for m in _TIME.finditer(text):
         add(_time(text, m), m.start(), m.end())
+    for m in _APOSTROPHE_YEAR.finditer(text):
+        add(Figure(m.group(1), m.start(1), m.end(1), "year", float(m.group(2))), m.start(1), m.end(1))
     for m in _ORDINAL.finditer(text):
         add(None, m.start(), m.end())
     for m in _FRACTION_DIGITS.finditer(text):
@@ -189,12 +211,12 @@ def _date(text: str, m: re.Match) -> Optional[Figure]:
     month = _MONTHS[g["m"].rstrip(".").lower()] if g.get("m") else int(g["mm"])
     day = g.get("d") or g.get("dd")
     day = int(re.sub(r"\D", "", day)) if day else None
-    year = int(g["y"]) if g.get("y") else None
+    year = int(g["y"].lstrip("'’‘")) if g.get("y") else None
     return Figure(m.group(0), m.start(), m.end(), "date", dates=((year, month, day),))
 
 
 def _numeric_date(a: str, b: str, y: str) -> tuple:
-    year = int(y) + (2000 if len(y) == 2 else 0)
+    year = int(y)  # two digits: the century stays open
     readings = []
     for d, mo in ((int(a), int(b)), (int(b), int(a))):
         if 1 <= mo <= 12 and 1 <= d <= 31 and (year, mo, d) not in readings:
@@ -310,7 +332,7 @@ def _link_ranges(text: str, figures: list[Figure]) -> list[Figure]:
         link = text[a.end:b.start]
         if not _RANGE_LINK.match(link) or a.kind in ("date", "time") or b.kind in ("date", "time"):
             continue
-        if link.strip() == "and" and not text[:a.start].rstrip().lower().endswith("between"):
+        if link.strip() == "and" and not text[max(0, a.start - 16):a.start].rstrip().lower().endswith("between"):
             continue
         if b.scale > 1 and a.scale == 1 and a.value * b.scale <= b.value:
             a = replace(a, value=a.value * b.scale, precision=a.precision * b.scale, scale=b.scale,
@@ -335,10 +357,17 @@ def _rounds_to(summary: Figure, value: float, tolerance: float) -> bool:
             and abs(summary.value - value) <= tolerance * abs(value))
 
 
+def _same_year(a: int, b: int) -> bool:
+    """Years equal; a two-digit year (below 100, century open) matches on its last two digits."""
+    return a % 100 == b % 100 if a < 100 or b < 100 else a == b
+
+
 def _date_supports(a: Figure, s: Figure) -> bool:
+    """The article date gives the summary date's month, and its day and year where the summary
+    has them: a date without a (readable) year vouches for no year."""
     for ya, ma, da in a.dates:
         for ys, ms, ds in s.dates:
-            if ma == ms and (ds is None or ds == da) and (ys is None or ya is None or ys == ya):
+            if ma == ms and (ds is None or ds == da) and (ys is None or (ya is not None and _same_year(ya, ys))):
                 return True
     return False
 
@@ -356,8 +385,13 @@ def supports(article: Figure, summary: Figure, tolerance: float = 0.0) -> Option
             return None
         two_digit = a.value < 1000 or s.value < 1000
         return False if (a.value % 100 == s.value % 100 if two_digit else a.value == s.value) else None
+    if s.kind == "year" and s.value is not None and a.kind in ("year", "date"):
+        years = [a.value] if a.kind == "year" else [y for y, _, _ in a.dates]
+        return False if any(y is not None and _same_year(int(y), int(s.value)) for y in years) else None
     if a.kind == "date":
-        return False if s.kind in ("year", "number") and any(y == s.value for y, _, _ in a.dates) else None
+        return False if s.kind == "number" and any(y == s.value for y, _, _ in a.dates) else None
+    if s.kind == "year" and s.value is not None and s.value < 100:
+        return None  # '03 needs a year
     a_value = a.value
     if s.kind == "fraction" and a.kind == "percent" and a.unit == "%":
         return True if abs(s.value * 100 - a.value) <= max(tolerance, 0.005) * a.value else None
