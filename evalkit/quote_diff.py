@@ -5,11 +5,12 @@ The quotation's words are aligned with the article's words around the closest sp
 semi-global alignment: every quotation word is placed, the article span may start and end
 anywhere in the region), so that a changed last word is named as a substitution rather than
 read as a word the quotation added, and the span reported is the one the quotation stands for.
-Costs: a shared word 0; a changed word 1, or less when the two spellings are alike (rapidfuzz
-ratio ≥ 50: ``I`` / ``I'm``, ``win`` / ``won``: ¼); a run of inserted or dropped words 1 plus ¼
-per word after the first (affine gaps, Gotoh 1982: three words left out are one omission,
-not three changes); among alignments of equal cost the one with fewer inserted and dropped
-words, then the one with more shared words (a substitution is one edit, not two).
+Costs: a shared word −1 (so the alignment covers every word the quotation shares with the
+article); a changed word 1, or ¼ when the two spellings are alike (rapidfuzz ratio ≥ 50:
+``I`` / ``I'm``, ``win`` / ``won``); a run of inserted or dropped words 1 plus ¼ per word after
+the first (affine gaps, Gotoh 1982: three words left out are one omission, not three
+changes). Among alignments of equal cost the one with fewer inserted and dropped words wins
+(a substitution is one edit, not two), then the one with more shared words.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def align(quote: Sequence[str], article: Sequence[str]) -> tuple[int, int, list[
         for j in range(1, m + 1):
             c, layer = _best([cost[k][i - 1][j - 1] for k in range(3)])
             a = article[j - 1]
-            cost[0][i][j], back[0][i][j] = (c[0] + _change_cost(q, a), c[1], c[2] - (q == a)), layer
+            step = -MATCH_REWARD if q == a else _change_cost(q, a)
+            cost[0][i][j], back[0][i][j] = (c[0] + step, c[1], c[2] - (q == a)), layer
             cost[1][i][j], back[1][i][j] = _gap(cost, 1, i - 1, j)
             cost[2][i][j], back[2][i][j] = _gap(cost, 2, i, j - 1)
     end, layer = min(((j, k) for j in range(m + 1) for k in (0, 1)), key=lambda jk: (cost[jk[1]][n][jk[0]], jk[0]))
@@ -71,7 +73,7 @@ def align(quote: Sequence[str], article: Sequence[str]) -> tuple[int, int, list[
     return j, end, _runs(steps, j)
 
 
-GAP_OPEN, GAP_EXTEND = 1.0, 0.25
+GAP_OPEN, GAP_EXTEND, MATCH_REWARD = 1.0, 0.25, 1.0
 Cell = tuple[float, int, int]
 
 

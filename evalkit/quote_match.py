@@ -267,16 +267,19 @@ class ArticleIndex:
             return QuoteCheck("altered", round(similarity, 4), spans, " … ".join(texts), diffs, len(frags), note)
         return QuoteCheck("not_found", round(similarity, 4), [], None, [], len(frags), note)
 
-    def _key(self, word: str, first: bool) -> str:
-        """A word as compared for the list of differences (edge punctuation off, case policy:
-        under ``first`` the quotation's first word and every article word may change the case
-        of their first letter)."""
-        key = word.strip(_EDGE)
+    def _keys(self, quote: list[str], article: list[str]) -> tuple[list[str], list[str]]:
+        """Words as compared for the list of differences: edge punctuation off; case policy
+        ``insensitive`` folds case, ``first`` lets the quotation's first word change the case
+        of its first letter to match an article word."""
+        qkeys = [w.strip(_EDGE) for w in quote]
+        akeys = [w.strip(_EDGE) for w in article]
         if self.case == "insensitive":
-            return key.casefold()
-        if self.case == "first" and first and key:
-            return key[0].lower() + key[1:]
-        return key
+            return [k.casefold() for k in qkeys], [k.casefold() for k in akeys]
+        if self.case == "first" and qkeys and qkeys[0] and qkeys[0] not in akeys:
+            swapped = qkeys[0][0].swapcase() + qkeys[0][1:]
+            if swapped in akeys:
+                qkeys[0] = swapped
+        return qkeys, akeys
 
     def _explain(self, plain: str, ws: int, we: int) -> tuple[tuple[int, int], list[dict[str, str]]]:
         """The normalized span a fragment stands for around the word window [ws, we), and its
@@ -291,8 +294,7 @@ class ArticleIndex:
             region = list(range(max(0, ws - pad), min(len(self._words), we + pad)))
         region = [i for i in region if self._word(i).strip(_EDGE)]
         article = [self._word(i) for i in region]
-        qkeys = [self._key(w, k == 0) for k, w in enumerate(quote)]
-        akeys = [self._key(w, True) for w in article]
+        qkeys, akeys = self._keys(quote, article)
         if len(quote) > MAX_ALIGN_WORDS or not article:
             a0, a1, ops = 0, len(article), [("changed", 0, len(quote), 0, len(article))]
         else:
