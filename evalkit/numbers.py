@@ -27,83 +27,30 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
-_MONTHS = {m: i for i, ms in enumerate([
-    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-    ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-    ("october", "oct"), ("november", "nov"), ("december", "dec")], 1) for m in ms}
-_MONTH = (r"(?:[Jj]anuary|[Ff]ebruary|[Mm]arch|[Aa]pril|May|[Jj]une|[Jj]uly|[Aa]ugust|[Ss]eptember|[Oo]ctober"
-          r"|[Nn]ovember|[Dd]ecember|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")  # lower-case: not may/mar
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_LABEL = (r"(?:key\s+)?(?:points?|items?|steps?|notes?|takeaways?|facts?|bullets?|reasons?|tips?|lessons?"
-          r"|findings?|questions?|options?|parts?|sections?)")
-_FULL_YEAR = r"(?:1\d|20|21)\d\d"
-_YEAR = rf"{_FULL_YEAR}|['’‘]\d\d(?![\w'’])"  # a full year, or '03 (century open)
-_DATE_PATTERNS = [
-    re.compile(rf"\b(?P<d>{_DAY})(?:\s+of)?\s+(?P<m>{_MONTH})(?:,?\s+(?P<y>{_YEAR}))?(?!\w)"),
-    re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<d>{_DAY})(?!\d)(?:,?\s+(?P<y>{_YEAR}))?(?![\w])"),
-    re.compile(rf"\b(?P<m>{_MONTH}),?\s+(?P<y>{_YEAR})\b"),
-    re.compile(rf"\b(?P<y>{_FULL_YEAR})-(?P<mm>0[1-9]|1[0-2])-(?P<dd>0[1-9]|[12]\d|3[01])\b"),
-]
-_NUMERIC_DATE = re.compile(r"(?<![\w./])(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?![\w./])")
-_TIME = re.compile(r"(?<![\w.:])(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<mi>[0-5]\d))?\s?(?P<ap>[ap])(?:\.m\.|m\b)"
-                   r"|(?<![\w.:])(?P<h24>[01]?\d|2[0-3]):(?P<mi24>[0-5]\d)(?![\d:])", re.IGNORECASE)
-_IGNORE = [
-    re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+"),
-    re.compile(r"(?m)^[ \t]*(?:[-*•]\s*)?\(?\d{1,2}[.)](?=\s)"),
-    re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d+|[A-Za-z]+\d+)[A-Za-z\d]*\b"),
-    re.compile(r"\b(?!(?i:mid|pre|post|late|early|aged?)-)[A-Za-z]+-\d+[A-Za-z\d]*\b"),
-    re.compile(r"\b[Nn]o\.?\s?\d+\b"),
-    # list labels: "Point 1:", "Step 3.", "(2)", and any label word opening a line
-    re.compile(rf"\b(?i:{_LABEL})\s+\d{{1,2}}\b(?=\s*(?:[:.)\-–—,;]|$))|(?<![\w(])\(\d{{1,2}}\)(?![\w)])"
-               rf"|(?m:^[ \t]*(?:[-*•]\s*)?(?i:{_LABEL})\s+\d{{1,2}}\b)", re.MULTILINE),
-]
-#: "in '94", "the class of '03": a two-digit year after a word that introduces a time (an opening
-#: quotation mark before digits, as in ‘20 people were killed’, is not a year)
-_APOSTROPHE_YEAR = re.compile(r"\b(?i:in|of|since|from|until|till|by|to|before|after|during|circa|summer|winter"
-                              r"|spring|autumn|fall|class|season|vintage)\s+(['’‘](\d\d))(?![\w'’%]|\.\d)")
-_ORDINAL = re.compile(r"(?<![\w.])\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
-_DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
-_FRACTION_DIGITS = re.compile(r"(?<![\w./])(\d{1,3})/(\d{1,3})(?![\w/])")
-
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
-_SCALE_WORDS = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "dozen": 12}
-_NUMBER_WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALE_WORDS], key=len, reverse=True))
-_WORDS = re.compile(rf"\b(?:a\s+(?=(?:hundred|thousand|million|billion|trillion|dozen)\b))?"
-                    rf"(?:{_NUMBER_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_NUMBER_WORD}))*\b(?!-(?:{_NUMBER_WORD}))",
-                    re.IGNORECASE)
-_DENOMINATORS = {"half": 2, "halves": 2, "third": 3, "quarter": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-                 "eighth": 8, "ninth": 9, "tenth": 10}
-_WORD_FRACTION = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine)[\s-](half|halves|thirds?|quarters?|fifths?|sixths?|sevenths?"
-    r"|eighths?|ninths?|tenths?)\b", re.IGNORECASE)
-
-_CURRENCY_SYMBOLS = {"US$": "USD", "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD", "NZ$": "NZD",
-                     "HK$": "HKD", "S$": "SGD", "R$": "BRL", "$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY",
-                     "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS"}
-_CODES = "USD GBP EUR JPY CNY RMB INR AUD CAD CHF NZD HKD SGD ZAR SEK NOK DKK BRL RUB MXN KRW TRY".split()
-_PREFIX = re.compile(r"(?:(?P<sym>" + "|".join(re.escape(s) for s in sorted(_CURRENCY_SYMBOLS, key=len, reverse=True))
-                     + r")|\b(?P<code>" + "|".join(_CODES) + r")\s?)$")
-_CURRENCY_WORDS = {"dollar": "USD", "pound": "GBP", "sterling": "GBP", "euro": "EUR", "yen": "JPY",
-                   "yuan": "CNY", "rupee": "INR", "franc": "CHF", "rouble": "RUB", "ruble": "RUB"}
-_SCALE = re.compile(r"(?P<s1>m|k|b|\s?bn|\s?mn|\s?tn|\s?trn)(?![A-Za-z])|\s?(?P<s2>thousand|million|billion|trillion)\b"
-                    r"|\s(?P<s3>hundred)\b", re.IGNORECASE)
-_SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
-           "billion": 1e9, "tn": 1e12, "trn": 1e12, "trillion": 1e12, "hundred": 100}
-_SUFFIXES = [
-    ("pp", re.compile(r"\s?(?:percentage[-\s]points?|pp|ppts?)\b", re.IGNORECASE)),
-    ("%", re.compile(r"\s?(?:%|per\s?cent\b|percent\b|pc\b)", re.IGNORECASE)),
-    ("pence", re.compile(r"(?:p\b|\s?pence\b)")),
-    ("cents", re.compile(r"\s?(?:cents?\b|c\b)")),
-    ("money", re.compile(r"\s(?:(?:US|Australian|Canadian|Hong\sKong|New\sZealand)\s)?(?P<w>dollar|pound|sterling|euro"
-                         r"|yen|yuan|rupee|franc|rouble|ruble)s?(?:\s+sterling)?\b", re.IGNORECASE)),
-    ("unit", re.compile(r"\s?(?P<u>km/h|km|kg|mph|kph|cm|mm|ft|lbs?|ml|mg|kW|MW|GW|kWh|MWh|GWh|GB|MB|TB|ha"
-                        r"|mins?|hrs?|secs?|yrs?|°C|°F|°)(?![A-Za-z])")),
-    ("decade", re.compile(r"['’]?s\b")),
-]
-_RANGE_LINK = re.compile(r"^\s?(?:-|–|—|to)\s?$|^\s+and\s+$")
+from evalkit.number_patterns import (
+    APOSTROPHE_YEAR,
+    CURRENCY_SYMBOLS,
+    CURRENCY_WORDS,
+    DATE_PATTERNS,
+    DENOMINATORS,
+    DIGITS,
+    FRACTION_DIGITS,
+    IGNORE,
+    MONTHS,
+    NUMERIC_DATE,
+    ORDINAL,
+    PREFIX,
+    RANGE_LINK,
+    SCALE,
+    SCALE_WORDS,
+    SCALES,
+    SUFFIXES,
+    TENS,
+    TIME,
+    UNITS,
+    WORD_FRACTION,
+    WORDS,
+)
 
 
 @dataclass(frozen=True)
@@ -165,30 +112,30 @@ def extract_figures(text: str) -> list[Figure]:
             if fig is not None:
                 figures.append(fig)
 
-    for rx in _IGNORE:
+    for rx in IGNORE:
         for m in rx.finditer(text):
             add(None, m.start(), m.end())
-    for m in (m for rx in _DATE_PATTERNS for m in rx.finditer(text)):
+    for m in (m for rx in DATE_PATTERNS for m in rx.finditer(text)):
         add(_date(text, m), m.start(), m.end())
-    for m in _NUMERIC_DATE.finditer(text):
+    for m in NUMERIC_DATE.finditer(text):
         readings = _numeric_date(*m.groups())
         if readings:
             add(Figure(m.group(0), m.start(), m.end(), "date", dates=readings), m.start(), m.end())
-    for m in _TIME.finditer(text):
+    for m in TIME.finditer(text):
         add(_time(text, m), m.start(), m.end())
-    for m in _APOSTROPHE_YEAR.finditer(text):
+    for m in APOSTROPHE_YEAR.finditer(text):
         add(Figure(m.group(1), m.start(1), m.end(1), "year", float(m.group(2))), m.start(1), m.end(1))
-    for m in _ORDINAL.finditer(text):
+    for m in ORDINAL.finditer(text):
         add(None, m.start(), m.end())
-    for m in _FRACTION_DIGITS.finditer(text):
+    for m in FRACTION_DIGITS.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
         if b:
             add(Figure(m.group(0), m.start(), m.end(), "fraction", a / b, precision=0.0), m.start(), m.end())
-    for m in _WORD_FRACTION.finditer(text):
+    for m in WORD_FRACTION.finditer(text):
         word = m.group(2).lower()
-        num, den = _UNITS[m.group(1).lower()], _DENOMINATORS.get(word, _DENOMINATORS.get(word[:-1]))
+        num, den = UNITS[m.group(1).lower()], DENOMINATORS.get(word, DENOMINATORS.get(word[:-1]))
         add(Figure(m.group(0), m.start(), m.end(), "fraction", num / den, precision=0.0), m.start(), m.end())
-    for m in _DIGITS.finditer(text):
+    for m in DIGITS.finditer(text):
         raw = m.group(1)
         decimals = len(raw.split(".")[1]) if "." in raw else 0
         fig = _decorate(text, m.start(), m.end(), float(raw.replace(",", "")), 10.0 ** -decimals,
@@ -197,7 +144,7 @@ def extract_figures(text: str) -> list[Figure]:
             add(fig, fig.start, fig.end)
         elif fig is None:
             add(None, m.start(), m.end())
-    for m in _WORDS.finditer(text):
+    for m in WORDS.finditer(text):
         for s, e, value, precision, scale in _parse_words(text, m):
             fig = _decorate(text, s, e, value, precision, plain_year=False, scale=scale)
             if fig is not None:
@@ -208,7 +155,7 @@ def extract_figures(text: str) -> list[Figure]:
 
 def _date(text: str, m: re.Match) -> Optional[Figure]:
     g = m.groupdict()
-    month = _MONTHS[g["m"].rstrip(".").lower()] if g.get("m") else int(g["mm"])
+    month = MONTHS[g["m"].rstrip(".").lower()] if g.get("m") else int(g["mm"])
     day = g.get("d") or g.get("dd")
     day = int(re.sub(r"\D", "", day)) if day else None
     year = int(g["y"].lstrip("'’‘")) if g.get("y") else None
@@ -243,30 +190,30 @@ def _parse_words(text: str, m: re.Match):
         if not cur:
             return
         words = [w for w, _, _ in cur]
-        if words == ["one"] or all(w in _SCALE_WORDS for w in words):
+        if words == ["one"] or all(w in SCALE_WORDS for w in words):
             cur.clear()
             return
         total, part, precision, scale = 0.0, 0.0, 1.0, 1.0
         for w in words:
             if w == "a":
                 part = 1
-            elif w in _UNITS or w in _TENS:
-                part += _UNITS.get(w, _TENS.get(w, 0))
+            elif w in UNITS or w in TENS:
+                part += UNITS.get(w, TENS.get(w, 0))
                 precision = 1.0
             elif w == "hundred":
                 part = (part or 1) * 100
                 precision = 100
             else:
-                total += (part or 1) * _SCALE_WORDS[w]
-                part, precision = 0.0, _SCALE_WORDS[w]
-                scale = _SCALE_WORDS[w] if _SCALE_WORDS[w] >= 1e3 else scale
+                total += (part or 1) * SCALE_WORDS[w]
+                part, precision = 0.0, SCALE_WORDS[w]
+                scale = SCALE_WORDS[w] if SCALE_WORDS[w] >= 1e3 else scale
         out.append((cur[0][1], cur[-1][2], total + part, precision, scale))
         cur.clear()
 
     prev = None
     for w, s, e in tokens:
-        small = w in _UNITS or w in _TENS
-        if small and prev is not None and (prev in _UNITS or (prev in _TENS and w in _TENS)):
+        small = w in UNITS or w in TENS
+        if small and prev is not None and (prev in UNITS or (prev in TENS and w in TENS)):
             flush()
         cur.append((w, s, e))
         prev = w
@@ -278,18 +225,18 @@ def _decorate(text: str, start: int, end: int, value: float, precision: float, p
               scale: float = 1.0) -> Optional[Figure]:
     """Attach currency, scale, percent or unit around a number; None if it is not a figure."""
     kind, unit = "number", None
-    pre = _PREFIX.search(text[max(0, start - 4):start])
+    pre = PREFIX.search(text[max(0, start - 4):start])
     if pre:
-        kind, unit = "money", _CURRENCY_SYMBOLS.get(pre.group("sym") or "", pre.group("code"))
+        kind, unit = "money", CURRENCY_SYMBOLS.get(pre.group("sym") or "", pre.group("code"))
         unit = "CNY" if unit == "RMB" else unit
         start -= len(pre.group(0))
-    sm = _SCALE.match(text, end)
+    sm = SCALE.match(text, end)
     if sm:
         word = (sm.group("s1") or sm.group("s2") or sm.group("s3")).strip().lower()
         if not (word == "b" and kind != "money") and scale == 1.0:
-            scale = _SCALES[word]
+            scale = SCALES[word]
             value, precision, end = value * scale, precision * scale, sm.end()
-    for name, rx in _SUFFIXES:
+    for name, rx in SUFFIXES:
         sx = rx.match(text, end)
         if not sx:
             continue
@@ -305,7 +252,7 @@ def _decorate(text: str, start: int, end: int, value: float, precision: float, p
         elif name == "cents" and kind == "number":
             kind, unit = "money", "cents"
         elif name == "money":
-            kind, unit = "money", unit or _CURRENCY_WORDS[sx.group("w").lower()]
+            kind, unit = "money", unit or CURRENCY_WORDS[sx.group("w").lower()]
         elif name == "unit" and kind == "number":
             unit = _unit_name(sx.group("u"))
         else:
@@ -330,7 +277,7 @@ def _link_ranges(text: str, figures: list[Figure]) -> list[Figure]:
     for i in range(len(out) - 1):
         a, b = out[i], out[i + 1]
         link = text[a.end:b.start]
-        if not _RANGE_LINK.match(link) or a.kind in ("date", "time") or b.kind in ("date", "time"):
+        if not RANGE_LINK.match(link) or a.kind in ("date", "time") or b.kind in ("date", "time"):
             continue
         if link.strip() == "and" and not text[max(0, a.start - 16):a.start].rstrip().lower().endswith("between"):
             continue
