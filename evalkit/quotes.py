@@ -12,13 +12,15 @@ policy):
   and ``‹…›`` (also reversed ``»…«``), low-high quotes ``„…“`` and ``‚…‘``, CJK corner
   brackets ``「…」`` and ``『…』``, tokenized ```` `` … '' ```` and `` ` … ' ``;
 - a closing mark closes the nearest open quotation of its kind; a weak one (``players'
-  union``) only when no plain closing mark of that kind follows before the next opening one;
+  union``) only when the closing marks still free after it cannot close every open
+  quotation of its kind (see ``_Pairing.yields``);
 - an opening mark inside an open quotation of the same kind nests (‘He said ‘no’ twice’),
   unless it starts a sentence: then it is the next paragraph of the same quotation, the
   newspaper convention (``‘A. ‘B.’``: paragraph A's quotation is never closed). Each
   paragraph's part is a quotation of its own, the unclosed one ending at its last word;
 - a paragraph (blank line, new bullet) ends every quotation: one left open is dropped, unless
-  the next paragraph opens with a mark of its kind (the same convention);
+  the next paragraph opens with a mark of its kind (the same convention); in flattened
+  CNN/DailyMail text a run of captions (sentences ending in " .") is such a paragraph;
 - a quotation dropped for being unclosed keeps the complete quotations inside it: they are
   moved up a level;
 - ``extract_quotes`` returns the outermost quotations, each with its inner ones in ``nested``.

@@ -137,7 +137,7 @@ def test_enough_real_sentences():
     assert len(SENTENCES) > 800
 
 
-@settings(max_examples=400, deadline=None, derandomize=True,
+@settings(max_examples=1000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(doc=document())
 def test_every_planted_quotation_is_extracted_once_with_its_span(doc):
