@@ -336,7 +336,7 @@ def supports(article: Figure, summary: Figure, tolerance: float = 0.0) -> Option
         years = [a.value] if a.kind == "year" else [y for y, _, _ in a.dates]
         return False if any(y is not None and _same_year(int(y), int(s.value)) for y in years) else None
     if a.kind == "date":
-        return False if s.kind == "number" and any(y == s.value for y, _, _ in a.dates) else None
+        return False if s.kind == "number" and any(y is not None and y >= 100 and y == s.value for y, _, _ in a.dates) else None
     if s.kind == "year" and s.value is not None and s.value < 100:
         return None  # '03 needs a year
     a_value = a.value

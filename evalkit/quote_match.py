@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from evalkit.quote_diff import MAX_ALIGN_WORDS, align, differences
+from evalkit.quote_search import WindowSearch
 from evalkit.quotes import QUOTE_GLYPHS
 
 CasePolicy = Literal["first", "sensitive", "insensitive"]
@@ -53,6 +54,10 @@ _EDGE = " '-,.;:!?"
 _BRACKET = re.compile(r"\[[^\]]*\]")
 _PLACEHOLDER = re.compile(r"(\x00\d+\x00)")
 _GLUED_MAX_CHARS = 24
+#: a fragment that is not in the article is compared in pieces of at most PIECE_WORDS words,
+#: at most MAX_PIECES of them spread over a longer one (the cost of a check is bounded)
+PIECE_WORDS = 100
+MAX_PIECES = 10
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f]")
 
 
@@ -213,7 +218,7 @@ class ArticleIndex:
         self.altered_threshold = altered_threshold
         self.norm, self._omap = normalize(article)
         self._words = [(m.start(), m.end()) for m in re.finditer(r"\S+", self.norm)]
-        self._windows: dict[int, list[str]] = {}
+        self._search = WindowSearch(self.norm, self._words)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Original-article offsets of the normalized span ``[start, end)``."""
@@ -239,33 +244,43 @@ class ArticleIndex:
         return self._closest(frags, regexes)
 
     def _closest(self, frags: list[str], regexes: list[re.Pattern]) -> QuoteCheck:
-        sims, spans, texts, diffs, weights = [], [], [], [], []
+        # each fragment found as it is, or its closest word window: a fragment longer than
+        # PIECE_WORDS words is compared in pieces of that many words (linear in its length)
+        pieces: list[tuple[str, float, tuple[int, int], bool]] = []  # (plain text, similarity, span, exact)
         exact = 0
         for frag, rx in zip(frags, regexes):
             plain = plain_fragment(frag)
             m = rx.search(self.norm)
             if m is not None:
                 exact += 1
-                sim, (s, e) = 1.0, (m.start(), m.end())
-            else:
-                sim, (ws, we) = self._best_window(plain)
-                (s, e), found = self._explain(plain, ws, we)
-                diffs.extend(found)
-            span = self.original_span(s, e)
-            spans.append(span)
-            texts.append(self.article[span[0]:span[1]])
-            sims.append(sim)
-            weights.append(max(1, len(plain)))
-        similarity = sum(s * w for s, w in zip(sims, weights)) / sum(weights)
+                pieces.append((plain, 1.0, (m.start(), m.end()), True))
+                continue
+            words = plain.split()
+            starts = list(range(0, max(1, len(words)), PIECE_WORDS))
+            if len(starts) > MAX_PIECES:  # evenly spread pieces stand for a very long fragment
+                starts = [starts[k * (len(starts) - 1) // (MAX_PIECES - 1)] for k in range(MAX_PIECES)]
+            for k in starts:
+                piece = " ".join(words[k:k + PIECE_WORDS])
+                sim, window = self._search.best(piece)
+                pieces.append((piece, sim, window, False))
+        weights = [max(1, len(p[0])) for p in pieces]
+        similarity = sum(p[1] * w for p, w in zip(pieces, weights)) / sum(weights)
         note = None
         if exact == len(frags):
             note = "every fragment is in the article, but not in this order"
         elif similarity == 1.0:
             note = "differs only in letter case"
-
-        if similarity >= self.altered_threshold:
-            return QuoteCheck("altered", round(similarity, 4), spans, " … ".join(texts), diffs, len(frags), note)
-        return QuoteCheck("not_found", round(similarity, 4), [], None, [], len(frags), note)
+        if similarity < self.altered_threshold:
+            return QuoteCheck("not_found", round(similarity, 4), [], None, [], len(frags), note)
+        spans, texts, diffs = [], [], []
+        for plain, _, (s, e), is_exact in pieces:
+            if not is_exact:  # what changed, and the span the piece stands for
+                (s, e), found = self._explain(plain, s, e)
+                diffs.extend(found)
+            span = self.original_span(s, e)
+            spans.append(span)
+            texts.append(self.article[span[0]:span[1]])
+        return QuoteCheck("altered", round(similarity, 4), spans, " … ".join(texts), diffs, len(frags), note)
 
     def _keys(self, quote: list[str], article: list[str]) -> tuple[list[str], list[str]]:
         """Words as compared for the list of differences: edge punctuation off; case policy
@@ -310,37 +325,6 @@ class ArticleIndex:
 
     def _word(self, i: int) -> str:
         return self.norm[self._words[i][0]:self._words[i][1]]
-
-    def _window_text(self, i: int, j: int) -> str:
-        return self.norm[self._words[i][0]:self._words[j - 1][1]].strip(_EDGE)
-
-    def _best_window(self, plain: str) -> tuple[float, tuple[int, int]]:
-        """The word window of the article most similar to ``plain``: (ratio 0..1, (first word,
-        end word))."""
-        from rapidfuzz import fuzz, process
-
-        n_words = len(self._words)
-        if n_words == 0 or not plain:
-            return 0.0, (0, 0)
-        n = min(len(plain.split()), n_words)
-        windows = self._windows.get(n)
-        if windows is None:
-            windows = [self._window_text(i, i + n).casefold() for i in range(n_words - n + 1)]
-            self._windows[n] = windows
-        query = plain.casefold()
-        slack = max(1, n // 4)
-        best = (-1.0, 0, 0)
-        for _, _, i in process.extract(query, windows, scorer=fuzz.ratio, limit=5):
-            for s in range(max(0, i - slack), min(n_words - 1, i + slack) + 1):
-                for length in range(max(1, n - slack), n + slack + 1):
-                    e = s + length
-                    if e > n_words:
-                        break
-                    r = fuzz.ratio(query, self._window_text(s, e).casefold())
-                    if r > best[0]:
-                        best = (r, s, e)
-        r, s, e = best
-        return r / 100.0, (s, e)
 
 
 def check_quote(quote_text: str, article: str, **options) -> QuoteCheck:

@@ -296,3 +296,26 @@ def test_dates_and_list_labels_through_the_metric():
     assert labels.values == {"number_fidelity": 1.0, "number_count": 2.0, "number_unsupported": 0.0}
     assert wrong_year.values["number_unsupported"] == 1.0 and wrong_year.detail["unsupported"] == ["September 4, 1994"]
     assert right.values["number_fidelity"] == 1.0
+
+
+def test_support_index_finds_what_the_linear_scan_finds():
+    """SupportIndex reads only candidate figures (issue 9.13: the scan was summary figures ×
+    article figures); on every SummEval summary and article, at several tolerances, it returns
+    the same figure as find_support."""
+    from summeval_data import summeval_rows
+
+    from evalkit.number_support import SupportIndex
+
+    checked = 0
+    rows = summeval_rows()[::4]
+    articles = {r["doc_id"]: extract_figures(r["source_raw"]) for r in rows}
+    indexes = {d: SupportIndex(f) for d, f in articles.items()}
+    extra = extract_figures("It rose 2.3bn, 16%, two-thirds, in 1994 and in '03, at 3pm, the '90s, 67% and 0.5 "
+                            "on Sep 4, '03 and March 3, 2026; sixteen and 2026.")
+    for r in rows:
+        figures = extract_figures(r["summary"]) + extract_figures(r["source_raw"])[:20] + extra
+        for tolerance in (0.0, 0.05, 0.5, 1.0):
+            for f in figures:
+                assert indexes[r["doc_id"]].find(f, tolerance) == find_support(f, articles[r["doc_id"]], tolerance), f
+                checked += 1
+    assert checked > 20000
