@@ -152,8 +152,9 @@ def classify(text: str) -> list[Mark]:
             continue
         if (p is None or p.isspace()) and (n is None or n.isspace()) and ch not in "«»‹›":
             # a mark standing alone (tokenized text: `` it is over . '') closes an open quotation;
-            # only backticks open one
-            marks.append(Mark(i, ch, ch in ("`", "``"), p is not None))
+            # only backticks open one, and any mark after a colon (tokenized "said : ' I ...")
+            colon = _after_colon(text, i)
+            marks.append(Mark(i, ch, ch in ("`", "``") or colon, p is not None and not colon, after_colon=colon))
             i += len(ch) - 1
             continue
         if ch in _SINGLE and p is not None and n is not None and p.isalnum() and n.isalnum():

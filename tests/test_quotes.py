@@ -91,6 +91,8 @@ EXTRACTION = [
      ["If you are pregnant, expect it in the next 10 minutes"]),
     # a quotation that is never closed keeps the complete quotations inside it
     ("He said ‘It was “great” and then left.", ["great"]),
+    # tokenized text: a mark standing alone after a colon opens
+    ("It is over . Koeman said : ' I already had a word . ' Then he left .", [" I already had a word . "]),
 ]
 
 
