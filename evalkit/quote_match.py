@@ -5,9 +5,12 @@ reported points into the *original* article):
 
 - every quote glyph (straight, curly, low, guillemets, primes, backtick) becomes ``'``, so
   ``don’t`` = ``don't`` and a ‘quote’ nested in a “quote” matches whatever marks the
-  article used; every dash (hyphen, en, em, figure, minus) becomes ``-`` with the spaces
-  around it made one space (``him – it`` = ``him—it`` = ``him - it``, ``0-0`` = ``0 - 0``); runs of whitespace (also
-  non-breaking and thin spaces) become one space; zero-width characters and soft hyphens
+  article used; one that is not inside a word (``'quote'``, tokenized `` ` quote ' ``) stands
+  apart, with one space each side, so the spaces tokenized text puts around marks do not
+  matter (`` ` successful candidate ' `` = ``'successful candidate '``); every dash (hyphen,
+  en, em, figure, minus) becomes ``-`` with the spaces around it made one space (``him – it`` =
+  ``him—it`` = ``him - it``, ``0-0`` = ``0 - 0``); runs of whitespace (also non-breaking and
+  thin spaces) become one space; zero-width characters and soft hyphens
   are dropped; ``…`` becomes ``...``; other characters are NFKC-normalized one by one.
 - punctuation and quote marks at either end of a quotation (or of an ellipsis fragment)
   are ignored: ``"We will win," he said`` matches an article's ``We will win.``
@@ -24,7 +27,9 @@ reported points into the *original* article):
 When no verbatim match exists, each fragment's closest article span is searched over word
 windows with rapidfuzz (``fuzz.ratio`` on the normalized, case-folded strings); the quotation's
 similarity is the length-weighted mean over its fragments, and it is ``altered`` when that
-reaches ``altered_threshold``, else ``not_found``.
+reaches ``altered_threshold``, else ``not_found``. What an altered fragment changed is read
+from a word alignment around that window (:mod:`evalkit.quote_diff`): ``“database” →
+“system”``, ``“very” inserted``, ``“in it” dropped``; the span reported is the aligned one.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from evalkit.quote_diff import MAX_ALIGN_WORDS, align, differences
+from evalkit.quote_search import WindowSearch
 from evalkit.quotes import QUOTE_GLYPHS
 
 CasePolicy = Literal["first", "sensitive", "insensitive"]
@@ -47,6 +54,10 @@ _EDGE = " '-,.;:!?"
 _BRACKET = re.compile(r"\[[^\]]*\]")
 _PLACEHOLDER = re.compile(r"(\x00\d+\x00)")
 _GLUED_MAX_CHARS = 24
+#: a fragment that is not in the article is compared in pieces of at most PIECE_WORDS words,
+#: at most MAX_PIECES of them spread over a longer one (the cost of a check is bounded)
+PIECE_WORDS = 100
+MAX_PIECES = 10
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f]")
 
 
@@ -54,9 +65,11 @@ def normalize(text: str) -> tuple[str, list[int]]:
     """The normalized text and, for each of its characters, the index it came from."""
     out: list[str] = []
     omap: list[int] = []
+    last = len(text) - 1
     for i, ch in enumerate(text):
         if ch in _QUOTE_LIKE:
-            rep = "'"
+            inside_word = 0 < i < last and text[i - 1].isalnum() and text[i + 1].isalnum()
+            rep = "'" if inside_word else " ' "
         elif ch in _DASHES:
             rep = "-"
         elif ch.isspace():
@@ -205,7 +218,7 @@ class ArticleIndex:
         self.altered_threshold = altered_threshold
         self.norm, self._omap = normalize(article)
         self._words = [(m.start(), m.end()) for m in re.finditer(r"\S+", self.norm)]
-        self._windows: dict[int, list[str]] = {}
+        self._search = WindowSearch(self.norm, self._words)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Original-article offsets of the normalized span ``[start, end)``."""
@@ -231,94 +244,87 @@ class ArticleIndex:
         return self._closest(frags, regexes)
 
     def _closest(self, frags: list[str], regexes: list[re.Pattern]) -> QuoteCheck:
-        from rapidfuzz.distance import Levenshtein
-
-        sims, spans, texts, diffs, weights = [], [], [], [], []
+        # each fragment found as it is, or its closest word window: a fragment longer than
+        # PIECE_WORDS words is compared in pieces of that many words (linear in its length)
+        pieces: list[tuple[str, float, tuple[int, int], bool]] = []  # (plain text, similarity, span, exact)
         exact = 0
         for frag, rx in zip(frags, regexes):
             plain = plain_fragment(frag)
             m = rx.search(self.norm)
             if m is not None:
                 exact += 1
-                sim, (s, e) = 1.0, (m.start(), m.end())
-            else:
-                sim, (s, e) = self._best_window(plain)
-            span = self.original_span(s, e)
-            spans.append(span)
-            texts.append(self.article[span[0]:span[1]])
-            sims.append(sim)
-            weights.append(max(1, len(plain)))
-            if m is None:
-                qw, aw = plain.split(), self.norm[s:e].split()
-                diffs.extend(_word_differences(qw, aw, Levenshtein.opcodes(self._keys(qw), self._keys(aw))))
-        similarity = sum(s * w for s, w in zip(sims, weights)) / sum(weights)
+                pieces.append((plain, 1.0, (m.start(), m.end()), True))
+                continue
+            words = plain.split()
+            starts = list(range(0, max(1, len(words)), PIECE_WORDS))
+            if len(starts) > MAX_PIECES:  # evenly spread pieces stand for a very long fragment
+                starts = [starts[k * (len(starts) - 1) // (MAX_PIECES - 1)] for k in range(MAX_PIECES)]
+            for k in starts:
+                piece = " ".join(words[k:k + PIECE_WORDS])
+                sim, window = self._search.best(piece)
+                pieces.append((piece, sim, window, False))
+        weights = [max(1, len(p[0])) for p in pieces]
+        similarity = sum(p[1] * w for p, w in zip(pieces, weights)) / sum(weights)
         note = None
         if exact == len(frags):
             note = "every fragment is in the article, but not in this order"
         elif similarity == 1.0:
             note = "differs only in letter case"
+        if similarity < self.altered_threshold:
+            return QuoteCheck("not_found", round(similarity, 4), [], None, [], len(frags), note)
+        spans, texts, diffs = [], [], []
+        for plain, _, (s, e), is_exact in pieces:
+            if not is_exact:  # what changed, and the span the piece stands for
+                (s, e), found = self._explain(plain, s, e)
+                diffs.extend(found)
+            span = self.original_span(s, e)
+            spans.append(span)
+            texts.append(self.article[span[0]:span[1]])
+        return QuoteCheck("altered", round(similarity, 4), spans, " … ".join(texts), diffs, len(frags), note)
 
-        if similarity >= self.altered_threshold:
-            return QuoteCheck("altered", round(similarity, 4), spans, " … ".join(texts), diffs, len(frags), note)
-        return QuoteCheck("not_found", round(similarity, 4), [], None, [], len(frags), note)
-
-    def _keys(self, words: list[str]) -> list[str]:
-        """Words as compared for the list of differences (edge punctuation off, case policy)."""
-        keys = [w.strip(_EDGE) for w in words]
+    def _keys(self, quote: list[str], article: list[str]) -> tuple[list[str], list[str]]:
+        """Words as compared for the list of differences: edge punctuation off; case policy
+        ``insensitive`` folds case, ``first`` lets the quotation's first word change the case
+        of its first letter to match an article word."""
+        qkeys = [w.strip(_EDGE) for w in quote]
+        akeys = [w.strip(_EDGE) for w in article]
         if self.case == "insensitive":
-            return [k.casefold() for k in keys]
-        if self.case == "first" and keys and keys[0]:
-            keys[0] = keys[0][0].lower() + keys[0][1:]
-        return keys
+            return [k.casefold() for k in qkeys], [k.casefold() for k in akeys]
+        if self.case == "first" and qkeys and qkeys[0] and qkeys[0] not in akeys:
+            swapped = qkeys[0][0].swapcase() + qkeys[0][1:]
+            if swapped in akeys:
+                qkeys[0] = swapped
+        return qkeys, akeys
 
-    def _window_text(self, i: int, j: int) -> str:
-        return self.norm[self._words[i][0]:self._words[j - 1][1]].strip(_EDGE)
+    def _explain(self, plain: str, ws: int, we: int) -> tuple[tuple[int, int], list[dict[str, str]]]:
+        """The normalized span a fragment stands for around the word window [ws, we), and its
+        word differences (see :mod:`evalkit.quote_diff`)."""
+        quote = [w for w in plain.split() if w.strip(_EDGE)]
+        if not self._words or we <= ws:
+            return (0, 0), []
+        if len(quote) > MAX_ALIGN_WORDS:
+            region = list(range(ws, we))
+        else:
+            pad = max(4, len(quote) // 2)
+            region = list(range(max(0, ws - pad), min(len(self._words), we + pad)))
+        region = [i for i in region if self._word(i).strip(_EDGE)]
+        article = [self._word(i) for i in region]
+        qkeys, akeys = self._keys(quote, article)
+        if len(quote) > MAX_ALIGN_WORDS or not article:
+            a0, a1, ops = 0, len(article), [("changed", 0, len(quote), 0, len(article))]
+        else:
+            a0, a1, ops = align(qkeys, akeys)
+        if a1 <= a0:
+            a0, a1 = 0, len(article)
+        s = self._words[region[a0]][0] if article else self._words[ws][0]
+        e = self._words[region[a1 - 1]][1] if article else self._words[we - 1][1]
+        text = self.norm[s:e].strip(_EDGE)
+        s = self.norm.index(text, s) if text else s
+        diffs = differences(quote, article, ops) if ops != [("equal", 0, len(quote), a0, a1)] else []
+        return (s, s + len(text)), diffs
 
-    def _best_window(self, plain: str) -> tuple[float, tuple[int, int]]:
-        """The word window of the article most similar to ``plain`` (ratio 0..1, norm span)."""
-        from rapidfuzz import fuzz, process
-
-        n_words = len(self._words)
-        if n_words == 0 or not plain:
-            return 0.0, (0, 0)
-        n = min(len(plain.split()), n_words)
-        windows = self._windows.get(n)
-        if windows is None:
-            windows = [self._window_text(i, i + n).casefold() for i in range(n_words - n + 1)]
-            self._windows[n] = windows
-        query = plain.casefold()
-        slack = max(1, n // 4)
-        best = (-1.0, 0, 0)
-        for _, _, i in process.extract(query, windows, scorer=fuzz.ratio, limit=5):
-            for s in range(max(0, i - slack), min(n_words - 1, i + slack) + 1):
-                for length in range(max(1, n - slack), n + slack + 1):
-                    e = s + length
-                    if e > n_words:
-                        break
-                    r = fuzz.ratio(query, self._window_text(s, e).casefold())
-                    if r > best[0]:
-                        best = (r, s, e)
-        _, s, e = best
-        text = self._window_text(s, e)
-        start = self.norm.index(text, self._words[s][0]) if text else self._words[s][0]
-        return best[0] / 100.0, (start, start + len(text))
-
-
-def _word_differences(qw: list[str], aw: list[str], opcodes) -> list[dict[str, str]]:
-    """Runs of differing words: ``replace`` (quote words -> article words), ``delete`` (quote
-    words the article lacks), ``insert`` (article words the quote leaves out)."""
-    out: list[dict[str, str]] = []
-    run: list = []
-    for op in [*opcodes, None]:
-        if op is not None and op.tag != "equal":
-            run.append(op)
-            continue
-        if run:
-            q = " ".join(qw[run[0].src_start:run[-1].src_end])
-            a = " ".join(aw[run[0].dest_start:run[-1].dest_end])
-            out.append({"op": "replace" if q and a else ("delete" if q else "insert"), "quote": q, "article": a})
-            run = []
-    return out
+    def _word(self, i: int) -> str:
+        return self.norm[self._words[i][0]:self._words[i][1]]
 
 
 def check_quote(quote_text: str, article: str, **options) -> QuoteCheck:

@@ -2,29 +2,28 @@
 
 Used by the quote-fidelity metric (which checks each quotation of a summary against the
 article, see :mod:`evalkit.quote_match`) and by ``evalkit gold stats`` (quotations per
-article). Pure functions, no I/O.
+article). Pure functions, no I/O, linear in the length of the text.
 
-What counts as a quotation (docs/metrics-faithfulness.md has the full policy):
+What each mark can do (open, close, neither) is read from its neighbours in
+:mod:`evalkit.quote_marks`; this module pairs them (docs/metrics-faithfulness.md has the full
+policy):
 
 - double quotes ``"…"`` and ``“…”``, single quotes ``'…'`` and ``‘…’``, guillemets ``«…»``
   and ``‹…›`` (also reversed ``»…«``), low-high quotes ``„…“`` and ``‚…‘``, CJK corner
-  brackets ``「…」`` and ``『…』``;
-- an opening mark must sit at the start of a word (after a space, a bracket, a dash or
-  another quote mark) and a closing mark at the end of one (before a space, punctuation or
-  the end), so ``don’t``, ``Starmer’s``, ``O'Neill`` are never quotes; ``’90s``, ``'em``,
-  ``rock ’n’ roll`` and ``5'10"`` are known elisions and measures; a single quote after a
-  letter and before a lower-case word (``the players' union``, ``goin' home``) closes a
-  quotation only when no better closing mark follows in the same paragraph;
-- tokenized text (PTB / CNN-DailyMail style, as in SummEval): a backtick or a double
-  backtick opens a quotation, two straight single quotes close a double-backtick one, a
-  mark with spaces on both sides closes an open quotation (and opens none unless it is a
-  backtick), and " 's", " 'm", " 're", " 've", " 'll", " 'd" are contractions;
-- quotations nest (a ‘quote’ inside a “quote”): ``extract_quotes`` returns the outermost
-  ones, each with its inner ones in ``nested``;
-- a quotation may span sentences but not paragraphs (a blank line or a new bullet): one
-  left open at a paragraph end is dropped, unless the next paragraph opens with the same
-  kind of mark (the newspaper convention for a quote running over several paragraphs),
-  in which case each paragraph's part is a quotation of its own.
+  brackets ``「…」`` and ``『…』``, tokenized ```` `` … '' ```` and `` ` … ' ``;
+- a closing mark closes the nearest open quotation of its kind; a weak one (``players'
+  union``) only when the closing marks still free after it cannot close every open
+  quotation of its kind (see ``_Pairing.yields``);
+- an opening mark inside an open quotation of the same kind nests (‘He said ‘no’ twice’),
+  unless it starts a sentence: then it is the next paragraph of the same quotation, the
+  newspaper convention (``‘A. ‘B.’``: paragraph A's quotation is never closed). Each
+  paragraph's part is a quotation of its own, the unclosed one ending at its last word;
+- a paragraph (blank line, new bullet) ends every quotation: one left open is dropped, unless
+  the next paragraph opens with a mark of its kind (the same convention); in flattened
+  CNN/DailyMail text a run of captions (sentences ending in " .") is such a paragraph;
+- a quotation dropped for being unclosed keeps the complete quotations inside it: they are
+  moved up a level;
+- ``extract_quotes`` returns the outermost quotations, each with its inner ones in ``nested``.
 """
 
 from __future__ import annotations
@@ -32,42 +31,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-#: glyph -> family; marks of one family close each other's quotations
-_FAMILY = {
-    '"': "double", "“": "double", "”": "double", "„": "double", "‟": "double",
-    "'": "single", "‘": "single", "’": "single", "‚": "single", "‛": "single",
-    "«": "guillemet", "»": "guillemet", "‹": "single_guillemet", "›": "single_guillemet",
-    # tokenized (PTB / CNN-DailyMail) text: `single' and ``double''
-    "`": "single", "``": "double", "''": "double",
-    # CJK corner brackets: unambiguous, and CJK text has no spaces around them
-    "「": "corner", "」": "corner", "『": "white_corner", "』": "white_corner",
-}
-QUOTE_GLYPHS = frozenset(g for g in _FAMILY if len(g) == 1)
-#: what may close a quotation opened by a glyph
-_CLOSERS = {
-    '"': ('"', "”"), "“": ("”", '"'), "„": ("“", "”", '"'), "‟": ("”", '"'), "”": ("”", '"'),
-    "'": ("'", "’"), "‘": ("’", "'"), "‚": ("‘", "’", "'"), "‛": ("’", "'"), "`": ("'", "’"),
-    "«": ("»",), "»": ("«",), "‹": ("›",), "›": ("‹",), "``": ("''",), "「": ("」",), "『": ("』",),
-}
-_UNAMBIGUOUS = {"「": (True, False), "」": (False, True), "『": (True, False), "』": (False, True)}
-_CLOSING_ONLY = {"”", "’", "»", "›", "''"}  # open only as a fallback ("Swedish" ”…”, reversed »…«)
-_NEVER_OPEN = {"’", "''"}
-_OPEN_CONTEXT = set("([{<-–—/") | QUOTE_GLYPHS
-_CLOSE_CONTEXT = set(".,;:!?)]}>-–—/…") | QUOTE_GLYPHS
-_SINGLE_APOSTROPHES = set("'’‘")
+from evalkit.quote_marks import CLOSERS, CLOSING_ONLY, NEVER_OPEN, QUOTE_GLYPHS, Mark, classify
 
-_ELISION = re.compile(r"(?:\d\d(?:s|'s|’s)?|em|cause|cos|til|tis|twas|bout|n|s|m|re|ve|ll|d)(?![\w'’])",
-                      re.IGNORECASE)  # ’90s, 'em, ’til, tokenized "team 's", "I 'm"
-_ROCK_N_ROLL = re.compile(r"(?<!\S)['’‘]n['’](?=\s)", re.IGNORECASE)
-_FEET_INCHES = re.compile(r"(?<![\w.,])\d['’′]\s?\d{1,2}(?:\.\d+)?(?:\"|”|″|(?![\w'’]))")
+__all__ = ["QUOTE_GLYPHS", "Quote", "all_quotes", "count_words", "extract_quotes"]
+
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n|\n[ \t]*(?=(?:[-*•·‣▪–]|\d{1,2}[.)])\s)")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _BRACKETED = re.compile(r"\[[^\]]*\]")
+_PARAGRAPH_LEAD = " \t\n-*•·‣▪–0123456789.)"
+#: a sentence ending in " ." in untokenized text: a picture caption of CNN/DailyMail text, whose
+#: paragraphs (captions included) were flattened into one line
+_CAPTION_END = re.compile(r"(?<=[^\s.!?…]) \.(?=\s|$)")
+_SENTENCE_BREAK = re.compile(r"[.!?…]['’\"”)\]]*\s+")
 
 
 @dataclass(frozen=True)
 class Quote:
-    """One quotation: ``text`` between the marks; ``start``/``end`` cover the marks too."""
+    """One quotation: ``text`` between the marks; ``start``/``end`` cover the marks too. A part
+    of a quotation running over several paragraphs has ``close_mark`` ``""`` and ends at its
+    last character."""
 
     text: str
     start: int
@@ -103,154 +85,212 @@ def count_words(text: str) -> int:
 
 
 @dataclass
-class _Mark:
-    pos: int
-    glyph: str
-    can_open: bool
-    can_close: bool
-    weak_close: bool = False  # a closing candidate that may be an apostrophe (players' union)
-
-
-@dataclass
 class _Open:
-    mark: _Mark
+    mark: Mark
     children: list[Quote] = field(default_factory=list)
 
 
-def _classify(text: str, skip: set[int]) -> list[_Mark]:
-    marks: list[_Mark] = []
-    backticks = False
-    i = -1
-    while i + 1 < len(text):
-        i += 1
-        ch = text[i]
-        if ch not in _FAMILY or i in skip:
-            continue
-        if text.startswith("``", i) or (backticks and text.startswith("''", i)):
-            ch = text[i:i + 2]
-            backticks = True
-        p = text[i - 1] if i > 0 else None
-        n = text[i + len(ch)] if i + len(ch) < len(text) else None
-        if ch in _UNAMBIGUOUS:
-            marks.append(_Mark(i, ch, *_UNAMBIGUOUS[ch]))
-            continue
-        if (p is None or p.isspace()) and (n is None or n.isspace()) and ch not in "«»‹›":
-            # a mark standing alone (tokenized text: `` it is over . '') closes an open quotation;
-            # only backticks open one
-            marks.append(_Mark(i, ch, ch in ("`", "``"), p is not None))
-            i += len(ch) - 1
-            continue
-        if ch in _SINGLE_APOSTROPHES and p is not None and n is not None and p.isalnum() and n.isalnum():
-            continue  # don't, Starmer’s, O'Neill
-        spaced = ch in "«»‹›"  # French typography puts a space inside guillemets: « texte »
-        can_open = (n is not None and (spaced or not n.isspace())
-                    and (p is None or p.isspace() or p in _OPEN_CONTEXT))
-        can_close = (p is not None and (spaced or not p.isspace())
-                     and (n is None or n.isspace() or n in _CLOSE_CONTEXT))
-        if ch in _SINGLE_APOSTROPHES and can_open and not can_close and _ELISION.match(text, i + 1):
-            continue  # ’90s, 'em, ’til
-        weak = False
-        if ch in "'’" and can_close and p.isalpha():
-            rest = text[i + 1:i + 3]
-            weak = len(rest) == 2 and rest[0] == " " and rest[1].islower()
-        marks.append(_Mark(i, ch, can_open, can_close, weak))
-        i += len(ch) - 1
-    return marks
+class _Pairing:
+    """The state of one left-to-right pass over the marks."""
+
+    def __init__(self, text: str, marks: list[Mark], para_ends: list[int]):
+        self.text = text
+        self.marks = marks
+        self.top: list[Quote] = []
+        self.stack: list[_Open] = []
+        self.strong_ahead, self.any_ahead = _closers_ahead(marks, para_ends)
+
+    def emit(self, q: Quote) -> None:
+        (self.stack[-1].children if self.stack else self.top).append(q)
+
+    def emit_all(self, quotes: list[Quote]) -> None:
+        for q in quotes:
+            self.emit(_redepth(q, len(self.stack)))
+
+    def pop_to(self, idx: int) -> tuple[_Open, list[Quote]]:
+        """Remove stack[idx:]; return stack[idx] and the complete quotations of the entries above it."""
+        entry, above = self.stack[idx], self.stack[idx + 1:]
+        del self.stack[idx:]
+        return entry, [c for e in above for c in e.children]
+
+    def close(self, idx: int, close_pos: int, close_mark: str) -> None:
+        entry, orphans = self.pop_to(idx)
+        start = entry.mark.pos
+        inner = self.text[start + len(entry.mark.glyph):close_pos]
+        children = sorted([*entry.children, *orphans], key=lambda q: q.start)
+        depth = len(self.stack)
+        if inner.strip():
+            self.emit(Quote(inner, start, close_pos + len(close_mark), entry.mark.glyph, close_mark, depth,
+                            tuple(_redepth(c, depth + 1) for c in children)))
+        else:
+            self.emit_all(children)
+
+    def end_part(self, idx: int, end: int) -> None:
+        """Close stack[idx] without a mark at ``end`` (trailing spaces left out): a paragraph's part."""
+        while end > self.stack[idx].mark.pos + 1 and self.text[end - 1].isspace():
+            end -= 1
+        self.close(idx, end, "")
+
+    def drop(self, idx: int = 0) -> None:
+        """Forget stack[idx:] (never closed), keeping the complete quotations inside."""
+        entry, orphans = self.pop_to(idx)
+        self.emit_all(sorted([*entry.children, *orphans], key=lambda q: q.start))
+
+    def yields(self, k: int, idx: int) -> bool:
+        """Whether a weak closer (``players' union``) is no closer here, and stack[idx] stays open.
+
+        It yields when the closers of its kind still free after it (see ``_closers_ahead``)
+        can close every open quotation of that kind; otherwise it is needed (``'Not for one
+        'nowhere near' ay?'``). Plain closers count; for a weak closer shaped like a possessive,
+        weak ones that are not count too. A possessive never ends a quotation that opened a
+        sentence (or follows a colon) while the sentence goes on (``'I was in the players' lounge.``)."""
+        m = self.marks[k]
+        opener = self.stack[idx].mark
+        if m.apostrophe_like and m.before_lower and (opener.starts_sentence or opener.after_colon):
+            return True
+        open_here = sum(1 for e in self.stack if e.mark.family == m.family)
+        return (self.any_ahead[k] if m.apostrophe_like else self.strong_ahead[k]) >= open_here
+
+    def matching_open(self, glyph: str) -> int | None:
+        for idx in range(len(self.stack) - 1, -1, -1):
+            if glyph in CLOSERS[self.stack[idx].mark.glyph]:
+                return idx
+        return None
+
+    def same_kind_open(self, family: str) -> int | None:
+        for idx in range(len(self.stack) - 1, -1, -1):
+            if self.stack[idx].mark.family == family:
+                return idx
+        return None
 
 
-def _skipped_positions(text: str) -> set[int]:
-    skip: set[int] = set()
-    for rx in (_ROCK_N_ROLL, _FEET_INCHES):
-        for m in rx.finditer(text):
-            skip.update(i for i in range(m.start(), m.end()) if text[i] in _FAMILY)
-    return skip
+def _closers_ahead(marks: list[Mark], para_ends: list[int]) -> tuple[list[int], list[int]]:
+    """For each mark, how many closers of its family follow it that no later opening mark
+    takes (the nearest one after each opening mark is its), up to the next opening mark that
+    starts a sentence or the paragraph's end: (plain closers, plain and soft closers)."""
+    strong, both = [0] * len(marks), [0] * len(marks)
+    count: dict[str, list[int]] = {}
+    para = len(para_ends) - 1
+    for k in range(len(marks) - 1, -1, -1):
+        m = marks[k]
+        while para > 0 and m.pos <= para_ends[para - 1]:
+            para -= 1
+            count.clear()
+        c = count.setdefault(m.family, [0, 0])
+        strong[k], both[k] = c
+        if m.opener_only:
+            c[:] = [0, 0] if m.starts_sentence else [max(0, c[0] - 1), max(0, c[1] - 1)]
+        elif m.strong_close:
+            c[0] += 1
+            c[1] += 1
+        elif m.soft_close:
+            c[1] += 1
+    return strong, both
 
 
-def _paragraph_ends(text: str) -> list[int]:
-    return [m.start() for m in _PARAGRAPH_BREAK.finditer(text)] + [len(text)]
+def looks_tokenized(text: str) -> bool:
+    """PTB-tokenized text (``team 's``, ``over . '``): most full stops have a space before them."""
+    stops = text.count(". ") + text.endswith(".")
+    return stops > 0 and 2 * (text.count(" . ") + text.endswith(" .")) > stops
+
+
+def _caption_runs(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of caption sentences (those ending in " ."), untokenized text only."""
+    if " ." not in text or looks_tokenized(text):
+        return []
+    runs: list[tuple[int, int]] = []
+    breaks = iter(_SENTENCE_BREAK.finditer(text))
+    sentence_start = 0
+    nxt = next(breaks, None)
+    for m in _CAPTION_END.finditer(text):
+        while nxt is not None and nxt.end() <= m.start():
+            sentence_start = nxt.end()
+            nxt = next(breaks, None)
+        if runs and runs[-1][1] >= sentence_start - 1:
+            runs[-1] = (runs[-1][0], m.end())
+        else:
+            runs.append((sentence_start, m.end()))
+    return runs
+
+
+def _breaks(text: str) -> list[tuple[int, int, bool]]:
+    """Paragraph breaks as ``(position, resume, soft)``: quotations open at ``position`` end
+    there; the next paragraph starts at ``resume``. A run of captions is a paragraph of its own
+    that a quotation running over several paragraphs skips (``'A. [caption .] 'B.'``); it is a
+    *soft* break: a quotation that a plain closing mark after it closes goes on across it."""
+    out = {(m.start(), m.start(), False) for m in _PARAGRAPH_BREAK.finditer(text)}
+    for start, end in _caption_runs(text):
+        out.update({(start, end, True), (end, end, True)})
+    return sorted(out) + [(len(text), len(text), False)]
+
+
+def _next_decisive(marks: list[Mark]) -> dict[str, list[int | None]]:
+    """Per family, for each index k: the first mark at k or after of that family that only
+    opens or closes plainly."""
+    out: dict[str, list[int | None]] = {}
+    for family in {m.family for m in marks}:
+        nxt: list[int | None] = [None] * (len(marks) + 1)
+        for k in range(len(marks) - 1, -1, -1):
+            m = marks[k]
+            nxt[k] = k if m.family == family and (m.opener_only or m.strong_close) else nxt[k + 1]
+        out[family] = nxt
+    return out
 
 
 def extract_quotes(text: str) -> list[Quote]:
     """The outermost quotations of ``text`` in order of appearance (inner ones in ``nested``)."""
-    marks = _classify(text, _skipped_positions(text))
-    para_ends = _paragraph_ends(text)
-    top: list[Quote] = []
-    stack: list[_Open] = []
-    para = 0
-
-    def emit(q: Quote) -> None:
-        (stack[-1].children if stack else top).append(q)
-
-    def make(entry: _Open, close_pos: int, close_mark: str, depth: int) -> Quote:
-        start = entry.mark.pos
-        inner = text[start + len(entry.mark.glyph):close_pos]
-        return Quote(inner, start, close_pos + len(close_mark), entry.mark.glyph, close_mark, depth,
-                     tuple(_redepth(c, depth + 1) for c in entry.children))
-
+    marks = classify(text)
+    breaks = _breaks(text)
+    state = _Pairing(text, marks, [b for b, _, _ in breaks])
+    decisive = _next_decisive(marks) if any(soft for _, _, soft in breaks) else {}
+    b = 0
     for k, m in enumerate(marks):
-        while m.pos > para_ends[para]:
-            _end_paragraph(text, stack, top, para_ends[para], marks[k], make)
-            para += 1
-        closed = False
+        while m.pos > breaks[b][0]:
+            end, resume, soft = breaks[b]
+            b += 1
+            if soft and state.stack:
+                d = decisive[state.stack[0].mark.family][k]
+                if d is not None and marks[d].strong_close:
+                    continue  # closed after the caption: the quotation goes on across it
+            j = k
+            while j < len(marks) and marks[j].pos < resume:
+                j += 1
+            _end_paragraph(state, end, resume, marks[j] if j < len(marks) else None)
         if m.can_close:
-            idx = _matching_open(stack, m.glyph)
-            if idx is not None and m.weak_close and _better_closer_follows(marks, k, para_ends[para]):
+            idx = state.matching_open(m.glyph)
+            if idx is not None and m.weak_close and state.yields(k, idx):
                 idx = None
             if idx is not None:
-                entry = stack[idx]
-                del stack[idx:]
-                q = make(entry, m.pos, m.glyph, len(stack))
-                if q.text.strip():
-                    emit(q)
-                closed = True
-        if not closed and m.can_open and (m.glyph not in _CLOSING_ONLY or (not m.can_close and m.glyph not in _NEVER_OPEN)):
-            stack.append(_Open(m))
-    while para < len(para_ends):
-        _end_paragraph(text, stack, top, para_ends[para], None, make)
-        para += 1
-    return top
-
-
-def _matching_open(stack: list[_Open], glyph: str) -> int | None:
-    for idx in range(len(stack) - 1, -1, -1):
-        if glyph in _CLOSERS[stack[idx].mark.glyph]:
-            return idx
-    return None
-
-
-def _better_closer_follows(marks: list[_Mark], k: int, para_end: int) -> bool:
-    """A weak closer (``players' union``) yields to a later same-family closer in the paragraph."""
-    family = _FAMILY[marks[k].glyph]
-    for m in marks[k + 1:]:
-        if m.pos > para_end:
-            return False
-        if _FAMILY[m.glyph] != family:
+                state.close(idx, m.pos, m.glyph)
+                continue
+        if not m.can_open or (m.glyph in CLOSING_ONLY and (m.can_close or m.glyph in NEVER_OPEN)):
             continue
-        if m.can_open and not m.can_close:
-            return False  # the next mark of this family opens a new quotation
-        if m.can_close:
-            return True
-    return False
+        same = state.same_kind_open(m.family)
+        if same is not None and m.starts_sentence:
+            state.end_part(same, m.pos)  # the next paragraph of the same quotation
+        state.stack.append(_Open(m))
+    for end, resume, _ in breaks[b:]:
+        _end_paragraph(state, end, resume, None)
+    return state.top
 
 
-def _end_paragraph(text, stack, top, end, next_mark, make) -> None:
-    """Close or drop quotations left open at a paragraph end."""
-    if not stack:
+def _end_paragraph(state: _Pairing, end: int, resume: int, next_mark: Mark | None) -> None:
+    """Close or drop quotations left open at a paragraph end: the outermost one goes on when
+    the next paragraph opens with a mark of its kind."""
+    if not state.stack:
         return
-    outer = stack[0]
-    continues = (next_mark is not None and next_mark.can_open
-                 and _FAMILY[next_mark.glyph] == _FAMILY[outer.mark.glyph]
-                 and not text[end:next_mark.pos].strip(" \t\n-*•·‣▪–0123456789.)"))
+    outer = state.stack[0]
+    continues = (next_mark is not None and next_mark.can_open and next_mark.family == outer.mark.family
+                 and next_mark.pos >= resume and not state.text[resume:next_mark.pos].strip(_PARAGRAPH_LEAD))
     if continues:
-        while end > outer.mark.pos + 1 and text[end - 1].isspace():
-            end -= 1
-        q = make(outer, end, "", 0)
-        if q.text.strip():
-            top.append(q)
-    stack.clear()
+        state.end_part(0, end)
+    else:
+        state.drop(0)
 
 
 def _redepth(q: Quote, depth: int) -> Quote:
+    if q.depth == depth:
+        return q
     return Quote(q.text, q.start, q.end, q.open_mark, q.close_mark, depth,
                  tuple(_redepth(c, depth + 1) for c in q.nested))
 

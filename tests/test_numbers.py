@@ -73,6 +73,15 @@ EXTRACTION = [
     ("see https://example.com/page/2024 or mail a1@b2.com", []),
     ("One of them said one thing; dozens, hundreds and millions came", []),
     ("in mid-2020", [("2020", "year", "2020")]),
+    # two-digit and apostrophe years keep their century open (issue 11)
+    ("Sep 4, '03 and 4 September ’94", [("Sep 4, '03", "date", "'03-09-04"), ("4 September ’94", "date", "'94-09-04")]),
+    ("September '94 and 3/4/99", [("September '94", "date", "'94-09-??"), ("3/4/99", "date", "'99-04-03 or '99-03-04")]),
+    ("in '94, the class of ’03", [("'94", "year", "'94"), ("’03", "year", "'03")]),
+    ("‘20 people were killed,’ he said", [("20", "number", "20")]),  # an opening quote, not a year
+    # list labels and markers are not figures (issue 11)
+    ("Point 1: the deal. Point 3: the vote (2) and No. 3.", []),
+    ("Key point 2 - costs\nStep 4 in the plan", []),
+    ("It fell at point 3 minutes later", [("3", "number", "3")]),
 ]
 
 
@@ -157,6 +166,25 @@ def test_a_date_without_day_in_the_article_does_not_support_a_day():
     assert find_support(f, extract_figures("in March 2026"), 0.0)[0] is None
     (g,) = extract_figures("March 2026")
     assert find_support(g, extract_figures("on March 3, 2026"), 0.0)[0] is not None
+
+
+@pytest.mark.parametrize("summary,supported", [
+    ("September 1994", False), ("September 4, 1994", False), ("in 1994", False),
+    ("September 4, 2003", True), ("Sept 2003", True), ("2003", True), ("in '03", True), ("Sep 4", True),
+])
+def test_two_digit_years_are_read(summary, supported):
+    """Fails on main before issue 11: "'03" was not read, and the article's "Sep 4" (no year)
+    supported any year."""
+    article = extract_figures("The raid on Sep 4, '03 left 20 dead.")
+    (f,) = extract_figures(summary)
+    assert (find_support(f, article)[0] is not None) == supported, summary
+
+
+def test_a_date_without_a_year_vouches_for_no_year():
+    article = extract_figures("The raid on Sep 4 left 20 dead.")
+    for summary, supported in (("September 4, 1994", False), ("September 1994", False), ("September 4", True)):
+        (f,) = extract_figures(summary)
+        assert (find_support(f, article)[0] is not None) == supported, summary
 
 
 # ---------------------------------------------------------------- properties
@@ -254,3 +282,40 @@ def test_options():
     spec = build_metric("numbers").identity()
     assert spec.outputs == ["number_fidelity", "number_count", "number_unsupported"]
     assert spec.config == {"rounding_tolerance": 0.05, "skip_kinds": []}
+
+
+def test_dates_and_list_labels_through_the_metric():
+    """The issue's reproductions: a summary's list labels are not checked figures; a date with
+    a two-digit year supports only that year (fails on main before issue 11)."""
+    article = "The raid on Sep 4, '03 left 20 dead and cost £2.26bn."
+    (labels, wrong_year, right) = _score([
+        "Point 1: The raid cost £2.26bn.\nPoint 3: It left 20 dead.",
+        "The raid of September 4, 1994 left 20 dead.",
+        "The raid of September 4, 2003 left 20 dead.",
+    ], article=article)
+    assert labels.values == {"number_fidelity": 1.0, "number_count": 2.0, "number_unsupported": 0.0}
+    assert wrong_year.values["number_unsupported"] == 1.0 and wrong_year.detail["unsupported"] == ["September 4, 1994"]
+    assert right.values["number_fidelity"] == 1.0
+
+
+def test_support_index_finds_what_the_linear_scan_finds():
+    """SupportIndex reads only candidate figures (issue 9.13: the scan was summary figures ×
+    article figures); on every SummEval summary and article, at several tolerances, it returns
+    the same figure as find_support."""
+    from summeval_data import summeval_rows
+
+    from evalkit.number_support import SupportIndex
+
+    checked = 0
+    rows = summeval_rows()[::4]
+    articles = {r["doc_id"]: extract_figures(r["source_raw"]) for r in rows}
+    indexes = {d: SupportIndex(f) for d, f in articles.items()}
+    extra = extract_figures("It rose 2.3bn, 16%, two-thirds, in 1994 and in '03, at 3pm, the '90s, 67% and 0.5 "
+                            "on Sep 4, '03 and March 3, 2026; sixteen and 2026.")
+    for r in rows:
+        figures = extract_figures(r["summary"]) + extract_figures(r["source_raw"])[:20] + extra
+        for tolerance in (0.0, 0.05, 0.5, 1.0):
+            for f in figures:
+                assert indexes[r["doc_id"]].find(f, tolerance) == find_support(f, articles[r["doc_id"]], tolerance), f
+                checked += 1
+    assert checked > 20000

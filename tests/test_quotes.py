@@ -66,6 +66,33 @@ EXTRACTION = [
     ("'just been watching , did you miss the coach ? # 7minutes , ' merson wrote", ["just been watching , did you miss the coach ? # 7minutes , "]),
     # the newspaper convention for a quotation over several paragraphs
     ("“First paragraph of it.\n\n“Second paragraph,” he said.", ["First paragraph of it.", "Second paragraph,"]),
+    # --- issue 11 (each of these fails on main before issue 11) ---
+    # CNN/DailyMail flattens paragraphs: the first paragraph's quotation is never closed
+    ("Locke said: ‘That is how football works. ‘I have never lost a game in my life.’",
+     ["That is how football works.", "I have never lost a game in my life."]),
+    ("He said: 'A is true. 'B is too. 'C as well,' he added. Then he left.", ["A is true.", "B is too.", "C as well,"]),
+    ('He said: "A is true. "B as well." Then he left.', ["A is true.", "B as well."]),
+    # a caption (a sentence ending " .", flattened into the text) between two paragraphs of a quotation
+    ("He said: 'I was there. The scene on Sunday . 'It was great.' Then he left.", ["I was there.", "It was great."]),
+    # quotations that begin with digits, hyphenated words, lower case
+    ("Locke said: ‘20 people were killed in the blast.’", ["20 people were killed in the blast."]),
+    ("he wants to be ‘re-elected at all costs this year’.", ["re-elected at all costs this year"]),
+    ("He said '1,500 fans came' and left.", ["1,500 fans came"]),
+    # ... while elisions and years stay elisions
+    ("The class of ’03 and the ’90s, in '94 and on Sep 4, '03.", []),
+    # nested quotations of the same kind, and possessives inside and around quotations
+    ("'Not bad for a player that should be 'nowhere near the squad' ay?' he wrote.",
+     ["Not bad for a player that should be 'nowhere near the squad' ay?"]),
+    ("He called them 'hypocrites' and said the fans' anger was 'justified'.", ["hypocrites", "justified"]),
+    ("'In Happy Valley, livin' it up, we bought a house,' she said. The Meeks' video.",
+     ["In Happy Valley, livin' it up, we bought a house,"]),
+    ("He said: 'I was in the players' lounge.' Then he left.", ["I was in the players' lounge."]),
+    ("One posted: ‘If you are pregnant, expect it in the next 10 minutes’ It is fun.",
+     ["If you are pregnant, expect it in the next 10 minutes"]),
+    # a quotation that is never closed keeps the complete quotations inside it
+    ("He said ‘It was “great” and then left.", ["great"]),
+    # tokenized text: a mark standing alone after a colon opens
+    ("It is over . Koeman said : ' I already had a word . ' Then he left .", [" I already had a word . "]),
 ]
 
 
@@ -94,6 +121,51 @@ def test_nested_quotes(text, outer, inner):
     assert [n.text for n in q.nested] == inner
     assert all(n.depth == 1 for n in q.nested)
     assert [x.text for x in all_quotes(text)] == [outer, *inner]
+
+
+def test_unclosed_paragraph_parts_end_at_their_last_word():
+    text = "Locke said: ‘That is how football works.  ‘I have never lost.’"
+    first, second = extract_quotes(text)
+    assert text[first.start:first.end] == "‘That is how football works."
+    assert (first.open_mark, first.close_mark) == ("‘", "")
+    assert text[second.start:second.end] == "‘I have never lost.’"
+
+
+LOCKE = ("Locke said the club had been brilliant. 'That is how football works. 'I have always been lucky with "
+         "my players and I know it.' The 39-year-old will sign a deal on Friday.")
+
+
+def test_issue_reproductions_through_evalkit_score(tmp_path):
+    """The issue's reproductions, run as a user would (``evalkit score ... --metrics quotes``);
+    on main before issue 11 the first three were n/a (quote_count 0): the fabricated quote passed."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    summaries = {
+        "s1": "Locke said: ‘That is how football works. ‘I have never lost a game in my life.’",
+        "s2": "Locke said: ‘20 people were killed in the blast.’",
+        "s3": "he wants to be ‘re-elected at all costs this year’.",
+        "s4": "Locke said: ‘I have always been lucky with my players and I know it.’",
+    }
+    gold = tmp_path / "g.jsonl"
+    gold.write_text(json.dumps({"id": "a1", "article": LOCKE, "key_points": ["Locke: will sign on Friday."]}) + "\n",
+                    encoding="utf-8")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"gold_id": "a1", "system": k, "summary": v}) + "\n"
+                             for k, v in summaries.items()), encoding="utf-8")
+    res = CliRunner().invoke(app, ["score", "--gold", str(gold), "--predictions", str(preds), "--metrics", "quotes",
+                                   "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_parquet(tmp_path / "run" / "scores.parquet")
+    value = {(r.system, r.metric): r.value for r in scores.itertuples()}
+    assert (value[("s1", "quote_count")], value[("s1", "quote_fidelity")], value[("s1", "quote_not_found")]) == (2, 0.5, 1)
+    assert (value[("s2", "quote_count")], value[("s2", "quote_fidelity")]) == (1, 0.0)
+    assert (value[("s3", "quote_count")], value[("s3", "quote_fidelity")]) == (1, 0.0)
+    assert (value[("s4", "quote_count")], value[("s4", "quote_fidelity")]) == (1, 1.0)
 
 
 def test_unclosed_nested_quote_is_dropped_but_outer_kept():
@@ -171,9 +243,42 @@ def test_altered_reports_closest_span_similarity_and_differences():
     r = check_quote("I'm genuinely delighted for him and fair play to him", ARTICLE)
     assert r.verdict == "altered"
     assert r.closest == "I'm genuinely pleased for him and fair play to him"
-    assert r.differences == [{"op": "replace", "quote": "delighted", "article": "pleased"}]
+    assert r.differences == [{"op": "changed", "quote": "delighted", "article": "pleased"}]
     assert 0.75 <= r.similarity < 1.0
     assert r.note is None
+
+
+@pytest.mark.parametrize("quote,differs,closest", [
+    # the changed word is the last one: a shorter window scores higher, but the change is named
+    # (fails on main before issue 11: "“system” not in the article")
+    ("hackers broke into the system", "“database” → “system”", "hackers broke into the database"),
+    ("found the breach in the system last week", "“database” → “system”",
+     "found the breach in the database last week"),
+    ("hackers broke into the company database", "“company” inserted", "hackers broke into the database"),
+    ("found the breach last week and closed it", "“in the database” dropped",
+     "found the breach in the database last week and closed it"),
+])
+def test_altered_quotes_name_what_changed(quote, differs, closest):
+    from evalkit.quote_diff import describe
+
+    article = ("Officials said the hackers broke into the database on Monday. They said: 'We found the breach in "
+               "the database last week and closed it.' No data was lost.")
+    r = check_quote(quote, article, altered_threshold=0.5)
+    assert r.verdict == "altered", r
+    assert describe(r.differences) == differs
+    assert r.closest is not None and r.closest.lower().endswith(closest.lower())
+
+
+def test_tokenized_marks_with_spaces_are_verbatim():
+    """`` ` successful candidate ' `` in a summary against ``'successful candidate '`` in the
+    source: only typography differs (fails on main before issue 11: altered)."""
+    article = "phone and laptop , to the 'successful candidate ' , it reads ."
+    for quote in ("to the ` successful candidate ' , it reads", "to the 'successful candidate', it reads",
+                  "to the ‘successful candidate’, it reads"):
+        assert check_quote(quote, article).verdict == "verbatim", quote
+    summary = "`` phone and laptop , to the ` successful candidate ' , it reads '' , he said ."
+    (r,) = _score([summary], article=article)
+    assert r.values["quote_fidelity"] == 1.0, r.detail
 
 
 def test_out_of_order_fragments_are_altered_with_a_note():
@@ -185,7 +290,7 @@ def test_out_of_order_fragments_are_altered_with_a_note():
 def test_case_only_difference_is_noted():
     r = check_quote("IT WAS a great goal", ARTICLE)
     assert (r.verdict, r.similarity, r.note) == ("altered", 1.0, "differs only in letter case")
-    assert r.differences == [{"op": "replace", "quote": "IT WAS", "article": "it was"}]
+    assert r.differences == [{"op": "changed", "quote": "IT WAS", "article": "it was"}]
 
 
 @pytest.mark.parametrize("case,quote,verdict", [
@@ -213,8 +318,9 @@ def test_bracket_max_words_option():
 def test_normalize_keeps_offsets():
     text = "a\u00a0 “b”—c…"
     norm, omap = normalize(text)
-    assert norm == "a 'b' - c..."
-    assert [text[i] for i in omap] == ["a", "\u00a0", "“", "b", "”", "—", "—", "c", "c", "…", "…", "…"]
+    assert norm == "a ' b ' - c..."
+    assert [text[i] for i in omap] == ["a", "\u00a0", "“", "“", "b", "”", "”", "”", "—", "c", "c", "…", "…", "…"]
+    assert normalize("don’t")[0] == "don't"  # an apostrophe inside a word stays in it
 
 
 # ---------------------------------------------------------------- the metric
@@ -242,7 +348,7 @@ def test_fidelity_is_share_of_verbatim_quotes():
     assert ARTICLE[slice(*first["article_spans"][0])] == "it was a great goal"
     assert first["article_span"] == first["article_spans"][0]
     summary = r.detail["quotes"][1]
-    assert summary["differs"] == "“I am” → “I'm”" and summary["closest"].startswith("I'm genuinely pleased")
+    assert summary["differs"] == "“I'm” → “I am”" and summary["closest"].startswith("I'm genuinely pleased")
     assert r.detail["counts"] == {"verbatim": 1, "altered": 1, "not_found": 1, "short": 0}
 
 
@@ -254,7 +360,7 @@ def test_detail_offsets_for_the_report():
     assert [ARTICLE[s:e] for s, e in ok["article_spans"]] == ["When I'm wrong", "I'll always be the first"]
     assert ARTICLE[slice(*ok["article_span"])].startswith("When I'm wrong, I hold my hands up.")
     assert ARTICLE[slice(*altered["article_span"])] == altered["closest"] == "it was a great goal"
-    assert altered["differs"] == "“grand” → “great”"
+    assert altered["differs"] == "“great” → “grand”"
 
 
 def test_short_scare_quotes_are_reported_but_not_counted():

@@ -1,5 +1,10 @@
 """Sentence splitting and key-point parsing."""
 
+import pytest
+from summeval_data import summeval_articles, summeval_rows
+
+import evalkit.text as text_module
+from evalkit.gold import SHIPPED_GOLD, load_gold
 from evalkit.text import parse_key_points, split_sentences
 
 
@@ -36,3 +41,89 @@ def test_key_points_fallbacks():
     assert parse_key_points("line one\nline two") == ["line one", "line two"]
     assert parse_key_points("One sentence. Two sentences.") == ["One sentence.", "Two sentences."]
     assert parse_key_points("") == []
+
+
+# ---------------------------------------------------------------- the splitting policy (issue 11, item 5)
+
+
+@pytest.mark.parametrize("line", [
+    # fails on main before issue 11: pysbd cuts after titles and clock times it does not know
+    "Army Spc. Caleb Smith, 22, was killed in the attack.",
+    "The blast happened at 2 a.m. Wednesday, police said.",
+    "Officials spoke at 9 p.m. ET on Monday.",
+    "Insp. Jane Doe and Pvt. John Roe gave evidence.",
+    # fails on main: the closing mark of a quotation ended up on a line of its own
+    "He said: 'I have not decided yet at all.'",
+])
+def test_one_sentence_lines_stay_whole(line):
+    assert split_sentences(line) == [line]
+    assert text_module.sentence_lines(line) == line
+
+
+def test_real_sentence_ends_after_abbreviations_are_kept():
+    assert split_sentences("It was 2 a.m. Police arrived soon.") == ["It was 2 a.m.", "Police arrived soon."]
+    assert split_sentences("He met Gen. Smith. Then he left.") == ["He met Gen. Smith.", "Then he left."]
+
+
+def _real_texts() -> list[str]:
+    gold = load_gold(SHIPPED_GOLD)
+    refs = sorted({r for row in summeval_rows() for r in row["references"]})
+    return [*summeval_articles("source_raw"), *summeval_articles("source"), *refs[:300],
+            *(i.article for i in gold.items), *(kp for i in gold.items for kp in i.key_points)]
+
+
+def test_splitting_is_idempotent_on_real_text():
+    """Every sentence, split again, is itself (fails on main: 105 of 3,018 SummEval sentences
+    were cut again, e.g. a quotation of two sentences and its closing mark)."""
+    checked = 0
+    for text in _real_texts():
+        for sentence in split_sentences(text):
+            assert split_sentences(sentence) == [sentence], sentence
+            checked += 1
+    assert checked > 5000
+
+
+def test_sentences_are_substrings_in_order():
+    for text in summeval_articles("source_raw")[:20]:
+        spans = text_module.sentence_spans(text)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert [text[s:e] for s, e in spans] == split_sentences(text)
+        rest = text
+        for s, e in spans:
+            rest = rest.replace(text[s:e], "", 1)
+        assert not rest.strip()  # nothing but whitespace falls between sentences
+
+
+def test_lead_sentences_rejoined_split_the_same():
+    """Lead-k joined by spaces or by lines splits back into the same k sentences."""
+    for article in summeval_articles("source_raw"):
+        sentences = split_sentences(article)
+        for k in (1, 3, 5):
+            assert split_sentences(" ".join(sentences[:k])) == sentences[:k]
+            assert split_sentences("\n".join(sentences[:k])) == sentences[:k]
+
+
+def test_long_paragraph_is_chunked_without_changing_sentences(monkeypatch):
+    """A long paragraph goes to pysbd in windows; on ordinary text the sentences are those of
+    one pysbd call over the whole paragraph (speed: benchmarks/bench_long_text.py)."""
+    paragraph = " ".join(summeval_articles("source_raw")[:30])
+    assert len(paragraph) > 15 * text_module.CHUNK_CHARS
+    chunked = split_sentences(paragraph)
+    monkeypatch.setattr(text_module, "CHUNK_CHARS", 10 ** 9)
+    assert split_sentences(paragraph) == chunked
+    assert len(chunked) > 500
+
+
+def test_a_sentence_longer_than_a_window_is_cut_at_a_space():
+    words = ["word"] * (2 * text_module.CHUNK_CHARS // 5)
+    sentences = split_sentences(" ".join(words) + ".")
+    assert len(sentences) >= 2 and all(len(s) <= text_module.CHUNK_CHARS for s in sentences)
+    assert " ".join(sentences) == " ".join(words) + "."
+
+
+def test_sentence_lines_policies():
+    text = "One sentence here. Another one.\n\n  - a key point with Sgt. Pepper  \n"
+    assert text_module.sentence_lines(text, "pysbd") == "One sentence here.\nAnother one.\n- a key point with Sgt. Pepper"
+    assert text_module.sentence_lines(text, "newline") == "One sentence here. Another one.\n- a key point with Sgt. Pepper"
+    with pytest.raises(ValueError):
+        text_module.sentence_lines(text, "spacy")  # type: ignore[arg-type]

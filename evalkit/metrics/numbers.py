@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from pydantic import Field, field_validator
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.numbers import Figure, extract_figures, find_support
+from evalkit.number_support import SupportIndex
+from evalkit.numbers import extract_figures
 
 KINDS = ("number", "money", "percent", "fraction", "year", "decade", "date", "time")
 
@@ -65,21 +66,21 @@ class NumberFidelity(Metric):
         return ["number_fidelity"]
 
     def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
-        article_figures: dict[str, list[Figure]] = {}  # one extraction per distinct article
+        indexes: dict[str, SupportIndex] = {}  # one extraction per distinct article
         results = []
         for pair in pairs:
-            figs = article_figures.get(pair.source)
-            if figs is None:
-                figs = article_figures[pair.source] = extract_figures(pair.source)
-            results.append(self.score_one(pair.summary, pair.source, figs))
+            index = indexes.get(pair.source)
+            if index is None:
+                index = indexes[pair.source] = SupportIndex(extract_figures(pair.source))
+            results.append(self.score_one(pair.summary, index))
         return results
 
-    def score_one(self, summary: str, article: str, article_figures: list[Figure]) -> ItemScore:
+    def score_one(self, summary: str, article: SupportIndex) -> ItemScore:
         rows = []
         for fig in extract_figures(summary):
             if fig.kind in self.config.skip_kinds:
                 continue
-            match, rounded = find_support(fig, article_figures, self.config.rounding_tolerance)
+            match, rounded = article.find(fig, self.config.rounding_tolerance)
             rows.append({
                 "text": fig.text,
                 "summary_span": [fig.start, fig.end],

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
+from evalkit.quote_diff import describe
 from evalkit.quote_match import ArticleIndex, CasePolicy
 from evalkit.quotes import Quote, extract_quotes
 from evalkit.records import MetricSpec
@@ -86,7 +87,7 @@ class QuoteFidelity(Metric):
                 "article_spans": [list(s) for s in check.spans],
                 "closest": check.closest,
                 "differences": check.differences,
-                "differs": _describe(check.differences),
+                "differs": describe(check.differences),
                 "fragments": check.fragments,
                 "note": check.note,
                 "nested": [n.text for n in q.nested] if not self.config.check_nested else [],
@@ -108,16 +109,3 @@ class QuoteFidelity(Metric):
         spec.config.update({"library": "rapidfuzz", "library_version": version("rapidfuzz"),
                             "similarity": "rapidfuzz.fuzz.ratio over word windows, normalized, case-folded"})
         return spec
-
-
-def _describe(differences: list[dict[str, str]]) -> str | None:
-    """The differences in words: ``“delighted” → “pleased”; “very” added``."""
-    parts = []
-    for d in differences:
-        if d["op"] == "replace":
-            parts.append(f"“{d['quote']}” → “{d['article']}”")
-        elif d["op"] == "delete":
-            parts.append(f"“{d['quote']}” not in the article")
-        else:
-            parts.append(f"“{d['article']}” left out")
-    return "; ".join(parts) or None

@@ -1,9 +1,15 @@
 """ROUGE through Google's rouge-score: rouge1, rouge2, rougeL, rougeLsum (F1 headline, P and R kept).
 
-For rougeLsum, rouge-score treats newlines as sentence boundaries. References (key points)
-are one per line already; the summary is split into sentences with pysbd (``summary_split``).
-The values equal ``rouge_scorer.RougeScorer(...).score(target, prediction)`` called on the
-same newline-joined texts: the unit tests check it to 1e-9.
+For rougeLsum, rouge-score treats newlines as sentence boundaries. Both sides are put one
+sentence per line by :func:`evalkit.text.sentence_lines` (``summary_split`` /
+``reference_split``; the policy is in :mod:`evalkit.text`): key points are one per line
+already and stay so, a line is cut only where it holds several sentences. The values equal
+``rouge_scorer.RougeScorer(...).score(target, prediction)`` called on the same texts: the
+unit tests check it to 1e-9.
+
+Several references: ``multi_ref="mean"`` averages P, R and F over them; ``"max"`` takes, per
+ROUGE type, the one reference with the highest F (the first on a tie) and reports its P, R
+and F together, exactly as rouge-score's ``RougeScorer.score_multi`` does.
 
 rouge-score's default tokenizer lower-cases and drops every character outside [a-z0-9], so
 non-Latin text scores 0. ``tokenizer="unicode"`` keeps letters and digits of every script
@@ -22,7 +28,7 @@ from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
 from evalkit.records import MetricSpec
-from evalkit.text import split_sentences
+from evalkit.text import sentence_lines
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 #: share of letters/digits the default tokenizer may drop from a text before we warn
@@ -60,13 +66,8 @@ class RougeConfig(MetricConfig):
         "pysbd", description="how the summary is cut into lines for rougeLsum")
     reference_split: Literal["pysbd", "newline"] = Field(
         "pysbd", description="how references are cut into lines for rougeLsum (line breaks always cut: key points stay one per line)")
-    multi_ref: Literal["mean", "max"] = Field("mean", description="aggregate over several references")
-
-
-def _lines(text: str, policy: str) -> str:
-    if policy == "pysbd":
-        return "\n".join(split_sentences(text))
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    multi_ref: Literal["mean", "max"] = Field(
+        "mean", description="several references: mean of P, R, F; or max: the reference with the best F, per type")
 
 
 def _discarded_share(text: str) -> float:
@@ -91,8 +92,8 @@ class Rouge(Metric):
 
     def prepare(self, pair: Pair) -> tuple[list[str], str]:
         """The exact (targets, prediction) strings handed to rouge-score."""
-        targets = [_lines(r, self.config.reference_split) for r in pair.references]
-        return targets, _lines(pair.summary, self.config.summary_split)
+        targets = [sentence_lines(r, self.config.reference_split) for r in pair.references]
+        return targets, sentence_lines(pair.summary, self.config.summary_split)
 
     def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         scorer = self.scorer()
@@ -104,12 +105,7 @@ class Rouge(Metric):
             ):
                 lossy += 1
             per_ref = [scorer.score(t, prediction) for t in targets]
-            values: dict[str, float | None] = {}
-            for rt in ROUGE_TYPES:
-                for suffix, attr in (("", "fmeasure"), ("_p", "precision"), ("_r", "recall")):
-                    xs = [getattr(s[rt], attr) for s in per_ref]
-                    values[rt + suffix] = (sum(xs) / len(xs) if self.config.multi_ref == "mean" else max(xs)) if xs else None
-            results.append(ItemScore(values=values))
+            results.append(ItemScore(values=_combine(per_ref, self.config.multi_ref)))
         if lossy:
             context.warnings.append(
                 f"rouge: the default tokenizer dropped over {DISCARD_WARN_SHARE:.0%} of the letters/digits of "
@@ -124,8 +120,27 @@ class Rouge(Metric):
         spec = super().identity()
         spec.config.update({"library": "rouge-score", "library_version": version("rouge-score"),
                             "rouge_types": list(ROUGE_TYPES), "split_summaries": False,
-                            "lsum_sentence_splitter": "pysbd " + version("pysbd")})
+                            "lsum_sentence_splitter": f"evalkit.text.sentence_lines v2 (pysbd {version('pysbd')}, "
+                                                      "idempotent, line breaks kept)",
+                            "multi_ref_max": "reference with the highest F per type (rouge-score score_multi)"})
         return spec
+
+
+def _combine(per_ref: list, multi_ref: str) -> dict[str, float | None]:
+    """P, R, F per ROUGE type over the references: their means, or the best reference's
+    (highest F, first on a tie: ``RougeScorer.score_multi``)."""
+    values: dict[str, float | None] = {}
+    for rt in ROUGE_TYPES:
+        scores = [s[rt] for s in per_ref]
+        if not scores:
+            values.update({rt: None, rt + "_p": None, rt + "_r": None})
+        elif multi_ref == "max":
+            best = max(scores, key=lambda sc: sc.fmeasure)  # max() keeps the first of equals
+            values.update({rt: best.fmeasure, rt + "_p": best.precision, rt + "_r": best.recall})
+        else:
+            values.update({rt + suffix: sum(getattr(sc, attr) for sc in scores) / len(scores)
+                           for suffix, attr in (("", "fmeasure"), ("_p", "precision"), ("_r", "recall"))})
+    return values
 
 
 @lru_cache(maxsize=4)
