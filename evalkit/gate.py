@@ -33,18 +33,25 @@ Exit codes: 0 all pass, 1 a check failed, 2 usage or input error.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.baseline import Baseline, load_baseline
 from evalkit.compare import config_differences
-from evalkit.comparisons import DEFAULT_MIN_ITEMS, load_comparisons, too_few_text
+from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import InputError, UsageError
 from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunComparisons, RunSummary, recorded_direction
-from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
+
+if TYPE_CHECKING:
+    from evalkit.config import Config
+    from evalkit.run import Run
+
+#: what ``Run.gate`` takes as its rules
+GateRules = Union[str, Path, "Config", "GateConfig", Mapping[str, Any]]
 
 #: pseudo-metrics computed from the prediction counts, not from scores
 COUNT_METRICS = ("errors", "error_rate")
@@ -355,33 +362,32 @@ def _judge_drop(f: dict, p_adj: Optional[float], higher: bool, min_items: int) -
     return GateCheck(**f, p_adjusted=p_adj, status=status, message=head + tail)
 
 
-def run_gate(run_path: Path | str, *, config_path: Path | str | None = None, baseline_path: Path | str | None = None,
-             junit: Path | str | None = None, markdown: Path | str | None = None,
+def gate_run(run: Run, rules: Optional[GateRules] = None, *, baseline: Path | str | None = None,
              n_resamples: int = 10000, min_items: Optional[int] = None) -> GateReport:
-    """Load the run, the [gate] rules and the baseline; judge; write JUnit / Markdown if asked
-    (Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
-    from evalkit.config import load_config
-    from evalkit.report.junit import write_gate_junit
-    from evalkit.report.markdown import write_gate_markdown
+    """``Run.gate``: the rules (a config file, a Config, a GateConfig or the ``[gate]`` table; None:
+    the config file in the working directory), the baseline for ``max_drop`` rules (given, else
+    the rules' ``baseline`` relative to the config file) and the run's comparisons for
+    ``not_worse_than``; judged, nothing written."""
+    from evalkit.config import Config, load_config
 
-    config = load_config(Path(config_path) if config_path else None)
-    gate = parse_gate(config.gate, config.path)
-    run = RunDir.open(run_path)
-    manifest, summary, scores = run.read_manifest(), run.read_summary(), run.read_scores()
-    baseline = label = None
-    if baseline_path is None and gate.baseline:
-        baseline_path = config.relative(gate.baseline)
-    if baseline_path is not None and any(r.max_drop is not None for r in gate.rule):
-        baseline, label = load_baseline(baseline_path), str(baseline_path)
+    if isinstance(rules, GateConfig):
+        config, gate = Config(), rules
+    elif isinstance(rules, Mapping):
+        config, gate = Config(), parse_gate(dict(rules), "the [gate] rules given")
+    else:
+        config = rules if isinstance(rules, Config) else load_config(rules)
+        gate = parse_gate(config.gate, config.path)
+    min_items = min_items or config.stats.min_items
+    base = label = None
+    if baseline is None and gate.baseline:
+        baseline = config.relative(gate.baseline)
+    if baseline is not None and any(r.max_drop is not None for r in gate.rule):
+        base, label = load_baseline(baseline), str(baseline)
     comparisons, note = None, None
     if any(r.not_worse_than is not None for r in gate.rule):
-        comparisons, note = load_comparisons(run, summary, scores, min_items=min_items or config.stats.min_items)
-    report = evaluate_gate(gate, manifest, summary, scores, baseline=baseline, baseline_label=label,
-                           n_resamples=n_resamples, min_items=min_items or config.stats.min_items,
-                           comparisons=comparisons)
+        comparisons, note = run.comparisons_at(min_items)
+    report = evaluate_gate(gate, run.manifest, run.summary, run.scores, baseline=base, baseline_label=label,
+                           n_resamples=n_resamples, min_items=min_items, comparisons=comparisons)
     if note:
         report.notes.append(note)
-    if junit:
-        write_gate_junit(report, Path(junit))
-    write_gate_markdown(report, Path(markdown) if markdown else None)
     return report

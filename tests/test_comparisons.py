@@ -18,6 +18,7 @@ import pytest
 from judge_fixtures import invoke, make_run, noisy
 from rich.console import Console
 
+from evalkit import load_run
 from evalkit.comparisons import DESCRIPTIVE, NOT_RECORDED, load_comparisons
 from evalkit.gold import SHIPPED_GOLD
 from evalkit.metrics import build_metric
@@ -34,7 +35,7 @@ MARKS = ("★", "▼", "†")
 
 def terminal_text(run: RunDir) -> str:
     console = Console(width=250, record=True, file=io.StringIO())
-    console.print(leaderboard_view(run, run.read_summary()))
+    console.print(leaderboard_view(load_run(run.path)))
     return console.export_text()
 
 
@@ -227,10 +228,10 @@ def test_every_renderer_reads_comparisons_json_and_none_computes(three, monkeypa
     term = table_cells(terminal_text(three), "rougeLsum")
     assert {s for s, row in term.items() if "▼" in row["rougeLsum"]} == worse
     assert "★" in term["llm"]["rougeLsum"]
-    md = md_cells(render_run(three))
+    md = md_cells(render_run(load_run(three.path)))
     assert {s for s, row in md.items() if "▼" in row["rougeLsum"]} == worse
     assert md["llm"]["rougeLsum"].startswith("**")
-    cells = html_cells(render_run_html(three))
+    cells = html_cells(render_run_html(load_run(three.path)))
     assert {s for s, c in cells.items() if "significantly worse" in c[0]} == worse
     assert 'class="num best"' in cells["llm"][0]
     res = invoke("compare", three.path, "--json")
@@ -293,7 +294,7 @@ def test_too_few_items_is_never_not_significantly_different(sparse, tmp_path):
     assert mc.tested == 1  # only textrank-oracle is tested; the family says so
     assert "(2 pairs with fewer not tested)" in mc.family
     # report.md: lead's 1.000 is not bold, not the best, and says why; no 4-item "best" bolds 0.011
-    md = md_cells(render_run(sparse))
+    md = md_cells(render_run(load_run(sparse.path)))
     lead_cell = md["lead"]["quote\\_fidelity"]
     assert "**" not in lead_cell and "too few items to compare (n=4)" in lead_cell
     assert "1.000" in lead_cell and "n=4 (40 n/a)" in lead_cell
@@ -302,7 +303,7 @@ def test_too_few_items_is_never_not_significantly_different(sparse, tmp_path):
     assert "†" in table_cells(text, "quote_fidelity")["lead"]["quote_fidelity"]
     assert "quote_fidelity: lead: too few items to compare (n=4)" in text
     # HTML: the same words in lead's cell, no star
-    lead_html = html_cells(render_run_html(sparse))["lead"][1]
+    lead_html = html_cells(render_run_html(load_run(sparse.path)))["lead"][1]
     assert "too few items to compare (n=4)" in lead_html and "★" not in lead_html
     # compare: the verdict is "too few items", never "no significant difference"
     sys_pair = invoke("compare", sparse.path, "--systems", "lead,textrank", "-m", "quote_fidelity", "--json")

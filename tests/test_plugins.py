@@ -104,7 +104,7 @@ def test_without_the_distribution_the_name_is_unknown(tmp_path):
     gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(1))
     res = evalkit(["run", "--gold", str(gold), "-s", "headline", "--out", "out", "--quiet"], tmp_path, None)
     assert res.returncode == 2
-    assert "unknown backend 'headline'; known backends: command, lead" in res.stderr
+    assert "unknown backend 'headline'; known backends: command, function, lead" in res.stderr
     assert "Traceback" not in res.stderr
 
 
