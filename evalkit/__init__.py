@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it
 _EXPORTS = {
     "evaluate": "evalkit.api", "score": "evalkit.api", "load_run": "evalkit.api", "load_gold": "evalkit.api",
-    "rescore": "evalkit.api", "resume": "evalkit.api",
+    "rescore_run": "evalkit.api", "resume_run": "evalkit.api",
     "Run": "evalkit.run",
     "GoldItem": "evalkit.records", "GoldSet": "evalkit.records", "Prediction": "evalkit.records",
     "Manifest": "evalkit.records", "RunSummary": "evalkit.records", "MetricSpec": "evalkit.records",
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from evalkit.api import evaluate as evaluate
     from evalkit.api import load_gold as load_gold
     from evalkit.api import load_run as load_run
-    from evalkit.api import rescore as rescore
-    from evalkit.api import resume as resume
+    from evalkit.api import rescore_run as rescore_run
+    from evalkit.api import resume_run as resume_run
     from evalkit.api import score as score
     from evalkit.backends.base import Backend as Backend
     from evalkit.backends.base import BackendOptions as BackendOptions

@@ -1,8 +1,8 @@
 """evalkit's Python API: what the ``evalkit`` command line runs, as functions.
 
 ``evaluate`` runs systems over a gold set and scores them; ``score`` scores predictions made
-elsewhere; ``load_run`` reads a run directory; ``load_gold`` reads a gold set; ``rescore`` and
-``resume`` re-enter a run directory. Each returns a :class:`evalkit.run.Run` (or a GoldSet).
+elsewhere; ``load_run`` reads a run directory; ``load_gold`` reads a gold set; ``rescore_run`` and
+``resume_run`` re-enter a run directory. Each returns a :class:`evalkit.run.Run` (or a GoldSet).
 
 Nothing is written unless asked: with ``out=None`` a run is held in memory (no run directory,
 no cache, no git call, no progress bars) and no ``evalkit.toml`` is read unless ``config=`` names
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from evalkit.run import Run
     from evalkit.scoring import Scorer
 
-__all__ = ["evaluate", "load_gold", "load_run", "rescore", "resume", "score"]
+__all__ = ["evaluate", "load_gold", "load_run", "rescore_run", "resume_run", "score"]
 
 #: a gold set: a file path or ``hf:NAME[:CONFIG][:SPLIT]``, a GoldSet, GoldItems or dicts, or a DataFrame
 GoldLike = Union[str, Path, GoldSet, Iterable[Union[GoldItem, Mapping[str, Any]]], "pd.DataFrame"]
@@ -160,7 +160,7 @@ def load_run(path: Union[str, Path]) -> Run:
     return Run.load(path)
 
 
-def rescore(path: Union[str, Path], metrics: MetricsLike = None, *, config: ConfigLike = None) -> Run:
+def rescore_run(path: Union[str, Path], metrics: MetricsLike = None, *, config: ConfigLike = None) -> Run:
     """Re-score a run directory's saved predictions in place (``evalkit score --run``): every
     metric it has, or the named ones merged into the others (see evalkit/rescore.py)."""
     from evalkit.rescore import rescore as rescore_dir
@@ -169,7 +169,7 @@ def rescore(path: Union[str, Path], metrics: MetricsLike = None, *, config: Conf
     return rescore_dir(Path(path), metrics=text, config=_config(config))
 
 
-def resume(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLike = None,
+def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLike = None,
            config: ConfigLike = None, max_errors: Optional[int] = None, progress: bool = False,
            retry_failed: bool = False) -> Run:
     """Finish an interrupted run directory (``evalkit run --resume``), only if it is the same run.
@@ -177,7 +177,7 @@ def resume(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLik
     ``systems``: spec strings that supply a system's secrets again, or Backend instances /
     functions the run was made with, by name. ``retry_failed``: redo the failed rows.
     """
-    from evalkit.resume import resume_run
+    from evalkit.resume import resume_run as resume_dir
 
     cfg = _config(config)
     texts: list[str] = []
@@ -192,7 +192,7 @@ def resume(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLik
         texts = list(systems)
     store, owned = _cache(cache)
     try:
-        return resume_run(path, cfg, systems=texts, backends=backends, cache=store, max_errors=max_errors,
+        return resume_dir(path, cfg, systems=texts, backends=backends, cache=store, max_errors=max_errors,
                           progress=progress, retry_failed=retry_failed)
     finally:
         if owned and store is not None:

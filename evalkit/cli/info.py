@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional
 
 import typer
-
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json

@@ -1,7 +1,7 @@
 """``evalkit run`` and ``evalkit score``: produce a run directory and print its leaderboard.
 
-Both are thin shells over the Python API (``evalkit.evaluate``, ``evalkit.resume``,
-``evalkit.score``, ``evalkit.rescore``): parse the options, call one of them, render the Run.
+Both are thin shells over the Python API (``evalkit.evaluate``, ``evalkit.resume_run``,
+``evalkit.score``, ``evalkit.rescore_run``): parse the options, call one of them, render the Run.
 """
 
 from __future__ import annotations
@@ -123,8 +123,7 @@ def run(
         fields = _fields(field)
         _check_resume(resume, retry_failed, gold=gold, limit=limit, out=out_dir, metrics=metrics, overwrite=overwrite,
                       max_output_chars=max_output_chars, field=fields)
-        from evalkit.api import evaluate
-        from evalkit.api import resume as resume_run
+        from evalkit.api import evaluate, resume_run
         from evalkit.config import load_config
 
         cfg = load_config(config)
@@ -158,7 +157,7 @@ def score(
     Example: evalkit score --run reports/runs/20261125-101500-ab12 --metrics rouge,bertscore
     """
     with cli_errors():
-        from evalkit.api import rescore
+        from evalkit.api import rescore_run
         from evalkit.api import score as score_predictions
         from evalkit.config import load_config
         from evalkit.errors import UsageError
@@ -166,7 +165,7 @@ def score(
         if run_dir is not None:
             if gold or predictions or out_dir or overwrite:
                 raise UsageError("--run re-scores a run in place: drop --gold/--predictions/--out/--overwrite")
-            run_ = rescore(run_dir, metrics, config=load_config(config))
+            run_ = rescore_run(run_dir, metrics, config=load_config(config))
         else:
             if not gold or not predictions:
                 raise UsageError("give --gold and --predictions (or --run DIR to re-score a run)")
