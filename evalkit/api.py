@@ -46,19 +46,22 @@ ConfigLike = Union[str, Path, "Config", None]
 PredictionsLike = Union[str, Path, "pd.DataFrame", Iterable[Union[Prediction, Mapping[str, Any]]]]
 
 
-def load_gold(spec: GoldLike, *, fields: Optional[Mapping[str, str]] = None, name: Optional[str] = None,
+def load_gold(spec: Optional[GoldLike] = None, *, fields: Optional[Mapping[str, str]] = None, name: Optional[str] = None,
               limit: Optional[int] = None) -> GoldSet:
     """A validated gold set from a file (``.jsonl``, ``.json``, ``.csv``, ``.tsv``, ``.parquet``),
     ``hf:NAME[:CONFIG][:SPLIT]`` (the ``[hf]`` extra), a GoldSet, GoldItems, dicts or a DataFrame
-    with ``id``, ``article``, ``key_points`` (optional ``title``, ``summary``, ``meta``).
+    with ``id``, ``article``, ``key_points`` (optional ``title``, ``summary``, ``meta``); None:
+    the news-v1 set shipped with evalkit (44 invented news articles).
 
     ``fields`` maps gold fields to other column names (``{"key_points": "highlights"}``);
     ``limit`` keeps the first items. Bad input raises ``InputError`` naming the row and field.
     """
-    from evalkit.gold import build_gold_set
+    from evalkit.gold import build_gold_set, default_gold_path
     from evalkit.gold import load_gold as load_gold_file
     from evalkit.pipeline import limit_gold
 
+    if spec is None:
+        spec = default_gold_path()
     if isinstance(spec, GoldSet):
         gold = spec
     elif isinstance(spec, (str, Path)):

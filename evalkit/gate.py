@@ -59,6 +59,8 @@ EPS = 1e-12  # a value equal to its threshold up to float noise passes
 
 
 class GateRule(BaseModel):
+    """One ``[[gate.rule]]``: a metric and its bounds (min, max, max_drop, not_worse_than)."""
+
     model_config = ConfigDict(extra="forbid")
 
     metric: str = Field(min_length=1)
@@ -83,6 +85,8 @@ class GateRule(BaseModel):
 
 
 class GateConfig(BaseModel):
+    """The ``[gate]`` table: rules (``[[gate.rule]]``), the baseline file, the significance level, the systems judged."""
+
     model_config = ConfigDict(extra="forbid")
 
     baseline: Optional[str] = None
@@ -126,6 +130,8 @@ def parse_gate(raw: dict, source: Optional[str] = None) -> GateConfig:
 
 
 class GateCheck(Record):
+    """One check of a gate: a rule's bound for one system, its numbers and its verdict."""
+
     rule: int  # 1-based index of the [[gate.rule]] table
     label: str
     system: str
@@ -149,6 +155,9 @@ class GateCheck(Record):
 
 
 class GateReport(Record):
+    """Every check of a gate (one per rule, bound and system) with its numbers and verdict;
+    ``passed`` / ``exit_code`` say how it went (``evalkit gate --json`` prints it)."""
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
     gold: GoldRef
