@@ -103,7 +103,7 @@ class Figure:
     start: int
     end: int
     kind: str  # number | money | percent | fraction | year | decade | date | time
-    value: Optional[float] = None
+    value: float = math.nan  # NaN for a date (its readings are in ``dates``)
     unit: Optional[str] = None  # currency code, "%", "pp", "cents" or a physical unit
     precision: float = 1.0  # the step of the written form: "2.3bn" -> 1e8
     scale: float = 1.0  # the scale word applied ("bn" -> 1e9)
@@ -164,7 +164,7 @@ def extract_figures(text: str) -> list[Figure]:
             add(Figure(m.group(0), m.start(), m.end(), "fraction", a / b, precision=0.0), m.start(), m.end())
     for m in _WORD_FRACTION.finditer(text):
         word = m.group(2).lower()
-        num, den = _UNITS[m.group(1).lower()], _DENOMINATORS.get(word, _DENOMINATORS.get(word[:-1]))
+        num, den = _UNITS[m.group(1).lower()], _DENOMINATORS[word if word in _DENOMINATORS else word[:-1]]
         add(Figure(m.group(0), m.start(), m.end(), "fraction", num / den, precision=0.0), m.start(), m.end())
     for m in _DIGITS.finditer(text):
         raw = m.group(1)
@@ -215,7 +215,8 @@ def _parse_words(text: str, m: re.Match):
     """Split a run of number words into numbers: ``twenty-three`` -> 23, ``two million`` -> 2e6."""
     tokens = [(t.group(0).lower(), m.start() + t.start(), m.start() + t.end())
               for t in re.finditer(r"[A-Za-z]+", m.group(0)) if t.group(0).lower() != "and"]
-    out, cur = [], []
+    out: list[tuple[int, int, float, float, float]] = []
+    cur: list[tuple[str, int, int]] = []
 
     def flush():
         if not cur:

@@ -150,7 +150,7 @@ def _classify(text: str, skip: set[int]) -> list[_Mark]:
         if ch in _SINGLE_APOSTROPHES and can_open and not can_close and _ELISION.match(text, i + 1):
             continue  # ’90s, 'em, ’til
         weak = False
-        if ch in "'’" and can_close and p.isalpha():
+        if ch in "'’" and can_close and p is not None and p.isalpha():
             rest = text[i + 1:i + 3]
             weak = len(rest) == 2 and rest[0] == " " and rest[1].islower()
         marks.append(_Mark(i, ch, can_open, can_close, weak))

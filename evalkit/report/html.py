@@ -157,9 +157,8 @@ def means_chart(summary: RunSummary, systems: Sequence[str], metric: str) -> tup
 def distribution_chart(items: Sequence[ItemView], systems: Sequence[str], metric: str) -> tuple[str, Markup]:
     series = []
     for s in systems:
-        pts = [charts.Point(v.scores[s][metric], v.gold_id, "#" + v.anchor) for v in items
-               if is_finite(v.scores.get(s, {}).get(metric))]
-        series.append((s, pts))
+        values = [(v, v.scores.get(s, {}).get(metric)) for v in items]
+        series.append((s, [charts.Point(x, v.gold_id, "#" + v.anchor) for v, x in values if x is not None and is_finite(x)]))
     return metric, charts.distribution_chart(metric, series)
 
 
