@@ -330,3 +330,24 @@ def test_a_function_backend_from_the_command_line_and_resumed_runs(tmp_path, mon
                  "mine=function:function=flaky_t13:summarize", "--metrics", "rouge1", "--quiet", "--out", "r3")
     assert res.exit_code == 0, res.output
     assert evalkit.load_run("r3").predictions_df()["summary"].str.endswith(".").all()
+
+
+def test_the_public_api_is_type_checked_strictly():
+    """Every module a public name comes from is in pyproject's mypy overrides with --strict's flags
+    (.ci/run runs mypy with that config), and the package ships py.typed."""
+    import importlib
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    root = Path(__file__).resolve().parents[1]
+    mypy = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mypy"]
+    [strict] = [o for o in mypy["overrides"] if "evalkit.api" in o["module"]]
+    for flag in ("disallow_untyped_defs", "disallow_incomplete_defs", "disallow_untyped_calls", "check_untyped_defs",
+                 "disallow_any_generics", "warn_return_any", "no_implicit_reexport", "strict_equality"):
+        assert strict[flag] is True, flag
+    exposed = {getattr(evalkit, name).__module__ for name in evalkit.__all__ if name != "__version__"}
+    assert exposed | {"evalkit"} <= set(strict["module"]), exposed - set(strict["module"])
+    assert (Path(importlib.import_module("evalkit").__file__).parent / "py.typed").is_file()
+    assert "py.typed" in tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["evalkit"]

@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, cast
 
 from pydantic import Field
 
@@ -65,13 +65,13 @@ class FunctionBackend(Backend):
         if self._async:
             from evalkit.runner import run_coroutine
 
-            return run_coroutine(self.fn(item))
-        return self.fn(item)
+            return cast(Output, run_coroutine(self.fn(item)))
+        return cast(Output, self.fn(item))
 
     async def asummarize(self, item: GoldItem) -> Output:
         if self._async:
-            return await self.fn(item)
-        return await asyncio.to_thread(self.fn, item)
+            return cast(Output, await self.fn(item))
+        return cast(Output, await asyncio.to_thread(self.fn, item))
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
@@ -111,4 +111,4 @@ def _load(ref: str) -> SummarizeFn:
     fn = load_object(ref)
     if not callable(fn):
         raise UsageError(f"backend 'function': {ref!r} is not callable")
-    return fn
+    return cast(SummarizeFn, fn)
