@@ -211,6 +211,20 @@ def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:
     return scorers
 
 
+def reload_gold(manifest: Manifest) -> GoldSet:
+    """The gold set a run was made on, read again from its recorded source and checked against
+    the recorded hash: its first ``items`` items (a run made with a limit, or on a prefix given
+    from Python)."""
+    from evalkit.gold import load_gold
+
+    if manifest.gold.source == "<memory>":
+        raise UsageError(f"run {manifest.run_id} was made on a gold set given from memory, which cannot be read "
+                         "again; re-run it (evalkit.evaluate with out=...) on a gold file")
+    gold = limit_gold(load_gold(manifest.gold.source), manifest.limit or manifest.gold.items)
+    check_gold(gold, manifest)
+    return gold
+
+
 def check_gold(gold: GoldSet, manifest: Manifest) -> None:
     expected = manifest.identity.gold_hash if manifest.identity is not None else manifest.gold.hash
     if gold.hash != expected:

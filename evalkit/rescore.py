@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Optional
 import pandas as pd
 
 from evalkit.config import load_config
-from evalkit.gold import load_gold
-from evalkit.pipeline import check_gold, finish_run, limit_gold, resolve_scorers, scorers_from_manifest
+from evalkit.pipeline import finish_run, reload_gold, resolve_scorers, scorers_from_manifest
 from evalkit.records import GoldSet, Manifest, MetricSpec, Prediction
 from evalkit.rundir import SCORE_COLUMNS, RunDir
 from evalkit.scoring import Scorer, ScoringResult
@@ -46,8 +45,7 @@ def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Confi
     with rundir.lock():
         manifest = rundir.read_manifest()
         config = config if config is not None else load_config(config_path)
-        gold = limit_gold(load_gold(manifest.gold.source), manifest.limit)
-        check_gold(gold, manifest)
+        gold = reload_gold(manifest)
         predictions = complete_rows(gold, manifest, rundir)
         recorded = scorers_from_manifest(manifest)
         if metrics is None:

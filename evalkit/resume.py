@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Optional
 from evalkit.backends import Backend, parse_system
 from evalkit.config import Config
 from evalkit.errors import UsageError
-from evalkit.gold import load_gold
 from evalkit.identity import BuiltSystem, build_systems, close_systems, identity_changes
-from evalkit.pipeline import check_gold, finish_run, limit_gold, scorers_from_manifest
+from evalkit.pipeline import finish_run, reload_gold, scorers_from_manifest
 from evalkit.records import Manifest, SystemSpec
 from evalkit.redact import is_redacted, redact_value
 from evalkit.rundir import RunDir
@@ -50,8 +49,7 @@ def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
         if manifest.identity is None:
             raise UsageError(f"{rundir.path} was written by an evalkit that did not record the run's identity; "
                              f"it cannot be resumed safely: start a new run")
-        gold = limit_gold(load_gold(manifest.gold.source), manifest.limit)
-        check_gold(gold, manifest)
+        gold = reload_gold(manifest)
         stray = [n for n in backends if n not in {s.name for s in manifest.systems}]
         if stray:
             raise UsageError(f"system {stray[0]!r} is not in run {manifest.run_id}")

@@ -9,7 +9,7 @@ A function's identity (the run's manifest, ``--resume`` checks) is its ``module:
 hash of its source code; what it captures (closures, globals, a model it calls) is not, so its
 outputs are never cached. A run made with a function defined in a module can be resumed from
 the command line; one made with a lambda or a nested function needs the function given again
-(``evalkit.resume(path, systems={"mine": fn})``).
+(``evalkit.resume_run(path, systems={"mine": fn})``).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _load(ref: str) -> SummarizeFn:
 
     if not is_object_ref(ref):
         raise UsageError(f"backend 'function': {ref!r} is not package.module:name (a lambda or a nested function "
-                         "cannot be found again: pass the function itself, e.g. evalkit.resume(path, "
+                         "cannot be found again: pass the function itself, e.g. evalkit.resume_run(path, "
                          "systems={'NAME': fn})")
     fn = load_object(ref)
     if not callable(fn):
