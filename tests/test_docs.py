@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from plugin_fixtures import pip_install_target
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("docs/python-api.md", "docs/plugins.md", "README.md")
@@ -93,11 +94,7 @@ def test_the_code_blocks_of_the_docs_run(doc, tmp_path):
             target.write_text(b.code, encoding="utf-8")
     paths = [str(work)]
     if (work / "pyproject.toml").is_file():
-        site = tmp_path / "site"
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                        "--no-index", "--disable-pip-version-check", "--target", str(site), str(work)],
-                       check=True, capture_output=True, timeout=300)
-        paths.insert(0, str(site))
+        paths.insert(0, str(pip_install_target(work, tmp_path / "site")))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EVALKIT_CACHE_DIR")}
     env.update(PYTHONPATH=os.pathsep.join(paths), HOME=str(home), COLUMNS="160")
     (tmp_path / "blocks.json").write_text(json.dumps([{"doc": doc, "line": b.line, "code": b.code} for b in run]))

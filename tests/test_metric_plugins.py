@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from judge_fixtures import invoke
+from plugin_fixtures import build_distribution, run_evalkit
 from render_cells import html_cells, md_cells, table_cells
 
 from evalkit.gold import SHIPPED_GOLD
@@ -62,22 +63,6 @@ class Hedging(Metric):
                                          "hedge_words": float(sum(w in hedges for w in words)),
                                          "summary_chars": float(len(pair.summary))}))
         return out
-'''
-
-PYPROJECT = '''
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "acme-metrics"
-version = "0.2.0"
-
-[project.entry-points."evalkit.metrics"]
-hedging = "acme_metrics:Hedging"
-
-[tool.setuptools]
-packages = ["acme_metrics"]
 '''
 
 SYSTEMS = ("-s", "short=lead:k=1", "-s", "long=lead:k=3", "-s", "textrank")
@@ -167,24 +152,13 @@ def test_module_class_metric_errors_are_one_line(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def metric_site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("metric-plugin")
-    src = root / "src"
-    (src / "acme_metrics").mkdir(parents=True)
-    (src / "acme_metrics" / "__init__.py").write_text(textwrap.dedent(METRIC))
-    (src / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    site = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(site), str(src)],
-                   check=True, capture_output=True, timeout=300)
-    assert list(site.glob("acme_metrics-0.2.0.dist-info/entry_points.txt"))
-    return site
+    return build_distribution(tmp_path_factory.mktemp("metric-plugin"), name="acme-metrics", version="0.2.0",
+                              package="acme_metrics", code=METRIC,
+                              entry_points={"evalkit.metrics": {"hedging": "acme_metrics:Hedging"}})
 
 
 def evalkit(args: list[str], cwd: Path, site: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(site), EVALKIT_CACHE_DIR=str(cwd / "cache"), COLUMNS="250")
-    return subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_evalkit(args, cwd, site, COLUMNS="250")
 
 
 def test_installed_metric_plugin_is_listed_scored_and_never_ranked_when_descriptive(metric_site, tmp_path):
