@@ -8,7 +8,7 @@ One implementation for a run held in memory and a run written to a directory:
 - ``score_run`` (``evalkit.score``, ``evalkit score``): predictions made elsewhere, then ``finish_run``;
 - ``finish_run``: score, summarise and compare into a :class:`evalkit.run.Run`; when the run has
   a directory, ``write_run`` persists it (the manifest's completion last);
-- ``rescore_run`` (``evalkit score --run``) and ``resume.resume_run`` (``--resume``) re-enter
+- ``rescore.rescore`` (``evalkit score --run``) and ``resume.resume_run`` (``--resume``) re-enter
   the same stages for a run directory.
 
 Inputs are resolved by the caller (evalkit/api.py); every check that needs no work is done
