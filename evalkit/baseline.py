@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
 import pandas as pd
 from pydantic import Field, ValidationError
@@ -19,7 +19,10 @@ from pydantic import Field, ValidationError
 from evalkit.errors import InputError, UsageError
 from evalkit.fsutil import write_json_atomic
 from evalkit.records import SCHEMA_VERSION, GoldRef, MetricSpec, Record, RunSummary, SystemSpec
-from evalkit.rundir import SCORE_COLUMNS, RunDir
+from evalkit.rundir import SCORE_COLUMNS
+
+if TYPE_CHECKING:
+    from evalkit.run import Run
 
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
 
@@ -44,11 +47,13 @@ class Baseline(Record):
         return df
 
 
-def make_baseline(run: RunDir) -> Baseline:
-    manifest, summary, scores = run.read_manifest(), run.read_summary(), run.read_scores()
+def make_baseline(run: Run) -> Baseline:
+    """The baseline record of a run: its summary, metric specs and per-item scores."""
+    manifest, summary, scores = run.manifest, run.summary, run.scores
     if summary.gold.hash != manifest.gold.hash:
+        where = str(run.path / "summary.json") if run.path is not None else "the run's summary"
         raise InputError("summary.json and manifest.json disagree on the gold hash; re-run `evalkit report`",
-                         path=str(run.summary_path))
+                         path=where)
     nested: dict[str, dict[str, dict[str, Optional[float]]]] = {}
     ordered = scores.sort_values(["system", "metric", "gold_id"], kind="mergesort")
     for system, gold_id, metric, value in ordered[SCORE_COLUMNS].itertuples(index=False):
@@ -58,7 +63,7 @@ def make_baseline(run: RunDir) -> Baseline:
                     systems=manifest.systems, summary=summary, scores=nested)
 
 
-def promote(run: RunDir, to: Path | str = DEFAULT_BASELINE) -> Baseline:
+def promote(run: Run, to: Path | str = DEFAULT_BASELINE) -> Baseline:
     """Write ``run``'s baseline to ``to`` (folders created) and return it."""
     baseline = make_baseline(run)
     to = Path(to)

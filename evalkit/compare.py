@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pandas as pd
 from pydantic import Field
@@ -31,8 +31,8 @@ from evalkit.comparisons import (
     DEFAULT_MIN_ITEMS,
     TEST,
     PairNumbers,
+    PairRow,
     flipped,
-    load_comparisons,
     metric_pairs,
     numbers_of,
     outcome_of,
@@ -49,8 +49,10 @@ from evalkit.records import (
     Record,
     recorded_direction,
 )
-from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p_eq
+
+if TYPE_CHECKING:
+    from evalkit.run import Run
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class PairComparison(Record):
 
 
 class Comparison(Record):
+    """The result of ``evalkit compare`` / ``Run.compare``: per pair of systems, per metric, the
+    paired statistics and a plain-language verdict (``verdicts`` lists them all)."""
+
     schema_version: int = SCHEMA_VERSION
     kind: str  # "runs" or "systems"
     runs: list[str]
@@ -169,7 +174,7 @@ def _dict_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[s
 # compare
 # --------------------------------------------------------------------------------------------
 
-def compare_runs(run_a: RunDir, run_b: Optional[RunDir] = None, *, systems: Optional[Sequence[str]] = None,
+def compare_runs(run_a: Run, run_b: Optional[Run] = None, *, systems: Optional[Sequence[str]] = None,
                  metrics: Optional[Sequence[str]] = None, force: bool = False, alpha: float = ALPHA,
                  confidence: Optional[float] = None, n_resamples: Optional[int] = None, seed: Optional[int] = None,
                  min_items: Optional[int] = None) -> Comparison:
@@ -185,9 +190,9 @@ def compare_runs(run_a: RunDir, run_b: Optional[RunDir] = None, *, systems: Opti
     if run_b is None:
         return _compare_within(run_a, systems=systems, metrics=metrics, alpha=alpha, confidence=confidence,
                                n_resamples=n_resamples, seed=seed, min_items=min_items)
-    man_a, scores_a = run_a.read_manifest(), run_a.read_scores()
-    man_b, scores_b = run_b.read_manifest(), run_b.read_scores()
-    summary_a = run_a.read_summary()
+    man_a, scores_a = run_a.manifest, run_a.scores
+    man_b, scores_b = run_b.manifest, run_b.scores
+    summary_a = run_a.summary
     warnings: list[str] = []
     avail_a, avail_b = list(dict.fromkeys(scores_a["system"])), list(dict.fromkeys(scores_b["system"]))
     pairs = _pairs_across(avail_a, avail_b, systems, run_a, run_b)
@@ -206,7 +211,7 @@ def compare_runs(run_a: RunDir, run_b: Optional[RunDir] = None, *, systems: Opti
                   man_a.seed if seed is None else seed, min_items or DEFAULT_MIN_ITEMS)
     directions = {m: _direction(m, man_a.metrics, man_b.metrics) for m in chosen}
     warnings += _direction_warnings(directions)
-    rows: dict[str, list] = {}
+    rows: dict[str, list[PairRow]] = {}
     families: dict[str, str] = {}
     for m in chosen:
         rows[m], families[m] = metric_pairs(scores_a, scores_b, [(sa, sb) for (_, sa, _), (_, sb, _) in pairs], m,
@@ -225,10 +230,10 @@ def compare_runs(run_a: RunDir, run_b: Optional[RunDir] = None, *, systems: Opti
                       confidence=st.confidence, n_resamples=st.n_resamples, seed=st.seed, min_items=st.min_items)
 
 
-def _compare_within(run: RunDir, *, systems: Optional[Sequence[str]], metrics: Optional[Sequence[str]], alpha: float,
+def _compare_within(run: Run, *, systems: Optional[Sequence[str]], metrics: Optional[Sequence[str]], alpha: float,
                     confidence: Optional[float], n_resamples: Optional[int], seed: Optional[int],
                     min_items: Optional[int]) -> Comparison:
-    summary, scores = run.read_summary(), run.read_scores()
+    summary, scores = run.summary, run.scores
     available = list(summary.systems) or list(dict.fromkeys(scores["system"]))
     names = list(dict.fromkeys(systems)) if systems else available
     for s in names:
@@ -238,7 +243,7 @@ def _compare_within(run: RunDir, *, systems: Optional[Sequence[str]], metrics: O
         raise UsageError(f"need two systems to compare; run {run.run_id} has {', '.join(names) or 'none'} "
                          "(give --systems a,b or a second run)")
     chosen = _choose_metrics(summary.metrics, scores, scores, metrics)
-    stored, note = load_comparisons(run, summary, scores, min_items=min_items)
+    stored, note = run.comparisons_at(min_items)
     st = Settings(confidence or stored.confidence, n_resamples or stored.n_resamples,
                   stored.seed if seed is None else seed, stored.min_items)
     custom = (st.confidence, st.n_resamples, st.seed) != (stored.confidence, stored.n_resamples, stored.seed)
@@ -333,7 +338,7 @@ Side = tuple[str, str, str]  # run id, system, label
 
 
 def _pairs_across(avail_a: list[str], avail_b: list[str], systems: Optional[Sequence[str]],
-                  run_a: RunDir, run_b: RunDir) -> list[tuple[Side, Side]]:
+                  run_a: Run, run_b: Run) -> list[tuple[Side, Side]]:
     ra, rb = run_a.run_id, run_b.run_id
     if systems:
         for s in systems:

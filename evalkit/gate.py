@@ -32,93 +32,35 @@ Exit codes: 0 all pass, 1 a check failed, 2 usage or input error.
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field
 
 from evalkit.baseline import Baseline, load_baseline
 from evalkit.compare import config_differences
-from evalkit.comparisons import DEFAULT_MIN_ITEMS, load_comparisons, too_few_text
-from evalkit.errors import InputError, UsageError
+from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
+from evalkit.errors import UsageError
+from evalkit.gate_config import BOUNDS, COUNT_METRICS, EPS, Bound, GateConfig, GateRule, Status, parse_gate
 from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunComparisons, RunSummary, recorded_direction
-from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
 
-#: pseudo-metrics computed from the prediction counts, not from scores
-COUNT_METRICS = ("errors", "error_rate")
-EPS = 1e-12  # a value equal to its threshold up to float noise passes
+__all__ = ["COUNT_METRICS", "GateCheck", "GateConfig", "GateReport", "GateRule", "GateRules", "evaluate_gate",
+           "gate_run", "parse_gate"]
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-class GateRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    from evalkit.config import Config
+    from evalkit.run import Run
 
-    metric: str = Field(min_length=1)
-    min: Optional[float] = None
-    max: Optional[float] = None
-    max_drop: Optional[float] = Field(default=None, ge=0)
-    not_worse_than: Optional[str] = Field(default=None, min_length=1)
-    systems: Optional[list[str]] = None
-    significance: Optional[float] = Field(default=None, gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> GateRule:
-        if self.min is None and self.max is None and self.max_drop is None and self.not_worse_than is None:
-            raise ValueError("give at least one of min, max, max_drop, not_worse_than")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        if self.metric in COUNT_METRICS and self.max_drop is not None:
-            raise ValueError(f"max_drop does not apply to {self.metric!r}; use max")
-        if self.metric in COUNT_METRICS and self.not_worse_than is not None:
-            raise ValueError(f"not_worse_than does not apply to {self.metric!r}; use max")
-        return self
-
-
-class GateConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    baseline: Optional[str] = None
-    significance: Optional[float] = Field(default=None, gt=0, lt=1)
-    systems: Optional[list[str]] = None
-    rule: list[GateRule] = Field(min_length=1)
-
-
-def parse_gate(raw: dict, source: Optional[str] = None) -> GateConfig:
-    """Validate a ``[gate]`` table; errors name the file and the rule (``gate.rule[2].max_drop``)."""
-    where = source or "evalkit.toml"
-    if not raw:
-        raise UsageError(f"no [gate] rules in {where}: add [[gate.rule]] tables (see docs/ci.md)")
-    try:
-        return GateConfig.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = list(err["loc"])
-        field, rule_txt, prev = "gate", "", None
-        for part in loc:
-            if isinstance(part, int):
-                field += f"[{part + 1}]"
-                if prev == "rule":  # 1-based rule number, with its metric for orientation
-                    rules = raw.get("rule")
-                    metric = rules[part].get("metric") if isinstance(rules[part], dict) else None
-                    rule_txt = f"rule {part + 1} (metric {metric!r}): " if metric else f"rule {part + 1}: "
-            else:
-                field += f".{part}"
-            prev = part
-        if err["type"] == "extra_forbidden":
-            known = GateRule.model_fields if rule_txt else GateConfig.model_fields
-            close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
-            msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})")
-        elif loc == ["rule"] and err["type"] == "missing":
-            msg = "no [[gate.rule]] tables"
-        elif loc == ["rule"] and err["type"] == "list_type":
-            msg = "rules are an array of tables: write [[gate.rule]] (double brackets)"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-        raise InputError(rule_txt + msg, path=where, field=field) from None
-
+#: what ``Run.gate`` takes as its rules
+GateRules = Union[str, Path, "Config", "GateConfig", Mapping[str, Any]]
 
 class GateCheck(Record):
+    """One check of a gate: a rule's bound for one system, its numbers and its verdict."""
+
     rule: int  # 1-based index of the [[gate.rule]] table
     label: str
     system: str
@@ -142,6 +84,9 @@ class GateCheck(Record):
 
 
 class GateReport(Record):
+    """Every check of a gate (one per rule, bound and system) with its numbers and verdict;
+    ``passed`` / ``exit_code`` say how it went (``evalkit gate --json`` prints it)."""
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
     gold: GoldRef
@@ -164,7 +109,7 @@ class GateReport(Record):
         return [c for c in self.checks if c.status == "fail"]
 
 
-def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, scores, *,
+def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, scores: pd.DataFrame, *,
                   baseline: Optional[Baseline] = None, baseline_label: Optional[str] = None,
                   n_resamples: int = 10000, min_items: int = DEFAULT_MIN_ITEMS,
                   comparisons: Optional[RunComparisons] = None) -> GateReport:
@@ -175,7 +120,7 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
     run_metrics = {m for s in summary.systems.values() for m in s.metrics}
     base_scores = baseline.scores_frame() if baseline is not None else None
     checks: list[Optional[GateCheck]] = []
-    drops: list[tuple[int, dict, bool]] = []  # (position in checks, fields, higher is better): judged after Holm
+    drops: list[tuple[int, dict[str, Any], bool]] = []  # (position in checks, fields, higher is better): judged after Holm
     for idx, rule in enumerate(gate.rule, 1):
         systems = rule.systems or gate.systems or list(summary.systems)
         where = f"gate rule {idx} (metric {rule.metric!r})"
@@ -206,11 +151,12 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
                 raise UsageError(f"{where}: not_worse_than reads the run's comparisons.json, which does not compare "
                                  f"{rule.metric!r}" + (f" ({why})" if why else " (only headline metrics are compared)"))
         for s in systems:
-            for kind in ("min", "max"):
+            for kind in BOUNDS:
                 threshold = getattr(rule, kind)
                 if threshold is not None:
                     checks.append(_bound_check(idx, rule.metric, kind, threshold, s, summary))
             if rule.max_drop is not None:
+                assert baseline is not None  # refused above
                 alpha = rule.significance if rule.significance is not None else gate.significance
                 fields, higher = _drop_fields(idx, rule.metric, rule.max_drop, alpha, s, manifest, scores,
                                               baseline, base_scores, n_resamples=n_resamples, seed=summary.seed,
@@ -276,7 +222,7 @@ def _versus_check(idx: int, metric: str, ref: str, system: str, alpha: float, co
                      status="fail" if worse else "pass", message=message)
 
 
-def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str, summary: RunSummary) -> GateCheck:
+def _bound_check(idx: int, metric: str, kind: Bound, threshold: float, system: str, summary: RunSummary) -> GateCheck:
     op = ">=" if kind == "min" else "<="
     label = f"{metric} {op} {threshold:g}"
     ss = summary.systems[system]
@@ -310,8 +256,8 @@ def _bound_check(idx: int, metric: str, kind: str, threshold: float, system: str
 
 
 def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,
-                 manifest: Manifest, scores, baseline: Baseline, base_scores, *, n_resamples: int,
-                 seed: int, min_items: int) -> tuple[dict, bool]:
+                 manifest: Manifest, scores: pd.DataFrame, baseline: Baseline, base_scores: pd.DataFrame, *,
+                 n_resamples: int, seed: int, min_items: int) -> tuple[dict[str, Any], bool]:
     if system not in baseline.scores:
         raise UsageError(f"gate rule {idx} (metric {metric!r}): system {system!r} is not in the baseline "
                          f"(baseline systems: {', '.join(baseline.scores)}); promote a new baseline or set [gate] systems")
@@ -328,11 +274,12 @@ def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float],
                 delta_ci_high=r.ci_high, significance=alpha, p_value=p_value), higher
 
 
-def _judge_drop(f: dict, p_adj: Optional[float], higher: bool, min_items: int) -> GateCheck:
+def _judge_drop(f: dict[str, Any], p_adj: Optional[float], higher: bool, min_items: int) -> GateCheck:
     if not f["n"]:
         return GateCheck(**f, status="n/a",
                          message=f"{f['system']}: no item scored for {f['metric']} by both the baseline and the run")
     alpha = f["significance"]
+    status: Status
     drop = -f["delta"] if higher else f["delta"]
     exceeds = drop > f["threshold"] + EPS
     head = (f"{f['system']}: {f['metric']} {fmt_num(f['baseline'])} → {fmt_num(f['observed'])} "
@@ -355,33 +302,32 @@ def _judge_drop(f: dict, p_adj: Optional[float], higher: bool, min_items: int) -
     return GateCheck(**f, p_adjusted=p_adj, status=status, message=head + tail)
 
 
-def run_gate(run_path: Path | str, *, config_path: Path | str | None = None, baseline_path: Path | str | None = None,
-             junit: Path | str | None = None, markdown: Path | str | None = None,
+def gate_run(run: Run, rules: Optional[GateRules] = None, *, baseline: Path | str | None = None,
              n_resamples: int = 10000, min_items: Optional[int] = None) -> GateReport:
-    """Load the run, the [gate] rules and the baseline; judge; write JUnit / Markdown if asked
-    (Markdown is also appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
-    from evalkit.config import load_config
-    from evalkit.report.junit import write_gate_junit
-    from evalkit.report.markdown import write_gate_markdown
+    """``Run.gate``: the rules (a config file, a Config, a GateConfig or the ``[gate]`` table; None:
+    the config file in the working directory), the baseline for ``max_drop`` rules (given, else
+    the rules' ``baseline`` relative to the config file) and the run's comparisons for
+    ``not_worse_than``; judged, nothing written."""
+    from evalkit.config import Config, load_config
 
-    config = load_config(Path(config_path) if config_path else None)
-    gate = parse_gate(config.gate, config.path)
-    run = RunDir.open(run_path)
-    manifest, summary, scores = run.read_manifest(), run.read_summary(), run.read_scores()
-    baseline = label = None
-    if baseline_path is None and gate.baseline:
-        baseline_path = config.relative(gate.baseline)
-    if baseline_path is not None and any(r.max_drop is not None for r in gate.rule):
-        baseline, label = load_baseline(baseline_path), str(baseline_path)
+    if isinstance(rules, GateConfig):
+        config, gate = Config(), rules
+    elif isinstance(rules, Mapping):
+        config, gate = Config(), parse_gate(dict(rules), "the [gate] rules given")
+    else:
+        config = rules if isinstance(rules, Config) else load_config(rules)
+        gate = parse_gate(config.gate, config.path)
+    min_items = min_items or config.stats.min_items
+    base = label = None
+    if baseline is None and gate.baseline:
+        baseline = config.relative(gate.baseline)
+    if baseline is not None and any(r.max_drop is not None for r in gate.rule):
+        base, label = load_baseline(baseline), str(baseline)
     comparisons, note = None, None
     if any(r.not_worse_than is not None for r in gate.rule):
-        comparisons, note = load_comparisons(run, summary, scores, min_items=min_items or config.stats.min_items)
-    report = evaluate_gate(gate, manifest, summary, scores, baseline=baseline, baseline_label=label,
-                           n_resamples=n_resamples, min_items=min_items or config.stats.min_items,
-                           comparisons=comparisons)
+        comparisons, note = run.comparisons_at(min_items)
+    report = evaluate_gate(gate, run.manifest, run.summary, run.scores, baseline=base, baseline_label=label,
+                           n_resamples=n_resamples, min_items=min_items, comparisons=comparisons)
     if note:
         report.notes.append(note)
-    if junit:
-        write_gate_junit(report, Path(junit))
-    write_gate_markdown(report, Path(markdown) if markdown else None)
     return report

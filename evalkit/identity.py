@@ -45,6 +45,8 @@ class BuiltSystem:
     backend: Backend
     identity: dict[str, Any]
     digest: str
+    #: built here (closed by ``close_systems``); False for a backend instance the caller passed in
+    owned: bool = True
 
     @property
     def name(self) -> str:
@@ -54,21 +56,23 @@ class BuiltSystem:
         return SystemIdentity(name=self.spec.name, digest=self.digest, identity=self.identity)
 
 
-def build_systems(specs: Sequence[SystemSpec]) -> list[BuiltSystem]:
+def build_systems(specs: Sequence[SystemSpec], given: Mapping[str, Backend] | None = None) -> list[BuiltSystem]:
     """Build every backend and compute its identity; a bad spec fails before any work.
 
-    On failure the backends already built are closed. The caller closes the others
-    (``close_systems``).
+    ``given``: backends already built, by system name (``evalkit.evaluate`` with a Backend
+    instance or a function); they are used as they are and never closed here. On failure the
+    backends already built are closed. The caller closes the others (``close_systems``).
     """
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UsageError(f"system names must be unique, got {names}")
+    given = given or {}
     built: list[BuiltSystem] = []
     try:
         for spec in specs:
-            backend = build_backend(spec)
-            built.append(BuiltSystem(spec, backend, {}, ""))
-            ident = json.loads(json.dumps(output_identity(backend), sort_keys=True, default=str))
+            backend = given.get(spec.name)
+            built.append(BuiltSystem(spec, backend or build_backend(spec), {}, "", owned=backend is None))
+            ident = json.loads(json.dumps(output_identity(built[-1].backend), sort_keys=True, default=str))
             built[-1].identity, built[-1].digest = ident, identity_digest(ident)
     except BaseException:
         close_systems(built)
@@ -77,7 +81,10 @@ def build_systems(specs: Sequence[SystemSpec]) -> list[BuiltSystem]:
 
 
 def close_systems(built: Sequence[BuiltSystem]) -> None:
+    """Close the backends built by ``build_systems`` (not the ones the caller passed in)."""
     for b in built:
+        if not b.owned:
+            continue
         try:
             b.backend.close()
         except Exception:

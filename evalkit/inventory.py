@@ -2,19 +2,21 @@
 
 Every registered backend and metric is listed, including those whose optional extra is not
 installed: their row says which extra adds them and the ``pip install`` to run (listing a
-class never imports the heavy libraries it needs).
+class never imports the heavy libraries it needs). Named ones only, when names are given: a
+registered name, or a ``package.module:Class`` found by the loader ``-s``/``--metrics`` use.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from evalkit.extras import install_command, is_installed, missing_modules
-from evalkit.metrics import DEFAULT_METRICS, available_metrics
-from evalkit.plugins import discover
+from evalkit.metrics import DEFAULT_METRICS, metric_class
+from evalkit.plugins import discover, is_object_ref
 
 
 def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -29,9 +31,12 @@ def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def _source(group: str, name: str, extra: str | None = None) -> str:
-    ep = discover(group)[name]
-    dist = getattr(ep, "dist", None)
-    where = f"{dist.name} {dist.version}" if dist is not None else ep.value
+    if is_object_ref(name):
+        where = f"{name} (package.module:Class, not an installed plug-in)"
+    else:
+        ep = discover(group)[name]
+        dist = getattr(ep, "dist", None)
+        where = f"{dist.name} {dist.version}" if dist is not None else ep.value
     if extra is not None and not is_installed(extra):
         where += f"\nnot installed: {install_command(extra)}"
     return where
@@ -44,16 +49,18 @@ def _availability(cls: type) -> dict[str, Any]:
             "install": install_command(extra) if missing and extra else None}
 
 
-def backend_inventory() -> list[dict[str, Any]]:
-    """Every installed backend; a plug-in that fails to load is listed with its error."""
+def backend_inventory(names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every installed backend (or the ones named); a plug-in that fails to load is listed with its error."""
     from evalkit.backends import backend_class
     from evalkit.errors import UsageError
 
     rows: list[dict[str, Any]] = []
-    for name in discover("evalkit.backends"):
+    for name in names or list(discover("evalkit.backends")):
         try:
             cls = backend_class(name)
         except UsageError as e:
+            if names:
+                raise
             rows.append({"name": name, "source": _source("evalkit.backends", name),
                          "description": f"FAILED TO LOAD: {e}", "options": []})
             continue
@@ -63,9 +70,11 @@ def backend_inventory() -> list[dict[str, Any]]:
     return rows
 
 
-def metric_inventory() -> list[dict[str, Any]]:
+def metric_inventory(names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every installed metric (or the ones named): outputs with their directions, options, extra."""
     rows: list[dict[str, Any]] = []
-    for name, cls in available_metrics().items():
+    for name in names or list(discover("evalkit.metrics")):
+        cls = metric_class(name)
         metric = cls()
         head = metric.headline()
         extra = [o for o in metric.outputs() if o not in head]

@@ -4,6 +4,9 @@ Rows are appended and flushed the moment they finish, so a run killed at any ins
 (SIGKILL included) loses only the rows in flight. A kill in the middle of a write leaves a
 torn last line; opening the journal repairs it (a complete row missing only its newline is
 kept, a fragment is cut off) so that appended rows never glue onto it.
+
+A run held in memory (``evalkit.evaluate(..., out=None)``) gets a :class:`MemoryJournal`: the
+same interface (:class:`PredictionJournal`), the same runner, no file.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Optional, Protocol
 
 from pydantic import ValidationError
 
@@ -20,12 +23,54 @@ from evalkit.records import Prediction
 from evalkit.rundir import iter_predictions
 
 
+class PredictionJournal(Protocol):
+    """Where the runner puts each finished row (a file, or a list in memory)."""
+
+    @property
+    def path(self) -> Optional[Path]: ...
+
+    def load(self) -> list[Prediction]: ...
+
+    def append(self, row: Prediction) -> None: ...
+
+    def rewrite(self, rows: Iterable[Prediction]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryJournal:
+    """The journal of a run held in memory: rows in a list, nothing written anywhere."""
+
+    def __init__(self, rows: Iterable[Prediction] = ()):
+        self.rows: list[Prediction] = list(rows)
+
+    @property
+    def path(self) -> Optional[Path]:
+        return None
+
+    def load(self) -> list[Prediction]:
+        return list(self.rows)
+
+    def append(self, row: Prediction) -> None:
+        self.rows.append(row)
+
+    def rewrite(self, rows: Iterable[Prediction]) -> None:
+        self.rows = list(rows)
+
+    def close(self) -> None:
+        pass
+
+
 class Journal:
     """Append-only JSONL of ``Prediction`` rows."""
 
     def __init__(self, path: Path | str):
-        self.path = Path(path)
+        self._path = Path(path)
         self._f: Optional[IO[str]] = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     def load(self) -> list[Prediction]:
         """Rows already written (after repairing a torn tail)."""

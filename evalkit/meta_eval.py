@@ -146,12 +146,12 @@ def load_rows(path: str | Path, human: Sequence[str]) -> list[MetaRow]:
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                     raise InputError(f"human rating must be a finite number, got {value!r}", path=p, line=n, field=col)
                 scores[col] = float(value)
+            assert doc is not None and system is not None and summary is not None
             key = (doc, system)
             if key in seen:
                 raise InputError(f"duplicate (doc_id, system_id) {key!r}, first on line {seen[key]}", path=p, line=n,
                                  field="system_id")
             seen[key] = n
-            assert doc is not None and system is not None and summary is not None
             rows.append(MetaRow(doc, system, summary, refs, source, _text_list(obj, "key_points", p, n), scores))
     if not rows:
         raise InputError("no rows", path=p)
@@ -209,8 +209,8 @@ def _summary_cell(rows: Sequence[MetaRow], xs: list[float], ys: list[float], met
             skipped += 1
             continue
         per_doc.append(_coefficients(x, y))
-    means = [_mean([c[k] for c in per_doc]) for k in range(3)]
-    return Cell(metric, col, *means, n=len(per_doc), skipped=skipped)
+    spearman, kendall, pearson = (_mean([c[k] for c in per_doc]) for k in range(3))
+    return Cell(metric, col, spearman, kendall, pearson, n=len(per_doc), skipped=skipped)
 
 
 def _system_cell(rows: Sequence[MetaRow], xs: list[float], ys: list[float], metric: str, col: str) -> Cell:

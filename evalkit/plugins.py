@@ -32,6 +32,16 @@ def is_object_ref(text: str) -> bool:
     return bool(_OBJECT_REF.match(text))
 
 
+def split_ref(text: str) -> tuple[str, str]:
+    """``(name, options text)`` of ``name[:key=value,...]`` where name is a registered name or
+    ``package.module:Class`` (``mypkg.mod:MyMetric:opt=1`` -> ``("mypkg.mod:MyMetric", "opt=1")``)."""
+    parts = text.split(":", 2)
+    if len(parts) >= 2 and is_object_ref(f"{parts[0]}:{parts[1]}") and "=" not in parts[1]:
+        return f"{parts[0]}:{parts[1]}", (parts[2] if len(parts) == 3 else "")
+    name, _, opts = text.partition(":")
+    return name.strip(), opts
+
+
 def discover(group: str) -> dict[str, EntryPoint]:
     """Installed entry points of ``group`` by name; a name claimed twice is an error."""
     found: dict[str, EntryPoint] = {}

@@ -49,18 +49,28 @@ def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
         raise InputError(f"invalid CSV: {e}", path=str(path)) from None
     if not rows:
         raise InputError("the file holds no predictions", path=str(path))
+    return predictions_from_rows(rows, gold, source=str(path), label=label, missing=f"no prediction in {path.name}")
+
+
+def predictions_from_rows(rows: list[tuple[int, Any]], gold: GoldSet, *, source: str, label: str = "row",
+                          missing: str = "no prediction") -> list[Prediction]:
+    """Validated ``Prediction`` rows, one per (system, gold item): ``rows`` are ``(line or row
+    number, record)`` pairs (a file's, a DataFrame's, a list's); a pair with no row is a failed
+    row with the error ``missing``."""
+    if not rows:
+        raise InputError("no predictions", path=source)
     items = gold.by_id()
     seen: dict[tuple[str, str], int] = {}
     out: list[Prediction] = []
     for n, row in rows:
-        pred = _to_prediction(row, str(path), n, label)
+        pred = _to_prediction(row, source, n, label)
         if pred.gold_id not in items:
             raise InputError(f"gold_id {pred.gold_id!r} is not in gold set {gold.name!r}",
-                             path=str(path), line=n, field="gold_id", row_label=label)
+                             path=source, line=n, field="gold_id", row_label=label)
         key = (pred.system, pred.gold_id)
         if key in seen:
             raise InputError(f"second prediction of system {pred.system!r} for {pred.gold_id!r} "
-                             f"(first at {label} {seen[key]})", path=str(path), line=n, row_label=label)
+                             f"(first at {label} {seen[key]})", path=source, line=n, row_label=label)
         seen[key] = n
         out.append(pred)
     systems = list(dict.fromkeys(p.system for p in out))
@@ -68,8 +78,7 @@ def read_predictions_file(path: Path, gold: GoldSet) -> list[Prediction]:
     complete = []
     for system in systems:
         for item in gold.items:
-            complete.append(by_key.get((system, item.id)) or Prediction(
-                gold_id=item.id, system=system, error=f"no prediction in {path.name}"))
+            complete.append(by_key.get((system, item.id)) or Prediction(gold_id=item.id, system=system, error=missing))
     return complete
 
 

@@ -24,30 +24,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pandas as pd
 
 from evalkit.config import load_config
-from evalkit.pipeline import RunOutcome, check_gold, finish_run, gold_of_run, resolve_scorers, scorers_from_manifest
+from evalkit.pipeline import finish_run, reload_gold, resolve_scorers, scorers_from_manifest
 from evalkit.records import GoldSet, Manifest, MetricSpec, Prediction
 from evalkit.rundir import SCORE_COLUMNS, RunDir
 from evalkit.scoring import Scorer, ScoringResult
 
+if TYPE_CHECKING:
+    from evalkit.config import Config
+    from evalkit.run import Run
 
-def rescore(path: Path, *, metrics: Optional[str] = None, config_path: Optional[Path] = None) -> RunOutcome:
+
+def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Config] = None,
+            config_path: Optional[Path] = None) -> Run:
     rundir = RunDir.open(path, require_complete=False)
     with rundir.lock():
         manifest = rundir.read_manifest()
-        config = load_config(config_path)
-        gold = gold_of_run(manifest)
-        check_gold(gold, manifest)
+        config = config if config is not None else load_config(config_path)
+        gold = reload_gold(manifest)
         predictions = complete_rows(gold, manifest, rundir)
         recorded = scorers_from_manifest(manifest)
         if metrics is None:
-            return finish_run(rundir, manifest, gold, predictions, recorded, min_items=config.stats.min_items)
+            return finish_run(manifest, gold, predictions, recorded, min_items=config.stats.min_items, rundir=rundir)
         scorers, keep = plan_merge(recorded, resolve_scorers(metrics, config), manifest, rundir)
-        return finish_run(rundir, manifest, gold, predictions, scorers, keep=keep, min_items=config.stats.min_items)
+        return finish_run(manifest, gold, predictions, scorers, keep=keep, min_items=config.stats.min_items,
+                          rundir=rundir)
 
 
 def complete_rows(gold: GoldSet, manifest: Manifest, rundir: RunDir) -> list[Prediction]:
@@ -67,8 +72,8 @@ def complete_rows(gold: GoldSet, manifest: Manifest, rundir: RunDir) -> list[Pre
 def plan_merge(recorded: Sequence[Scorer], requested: Sequence[Scorer], manifest: Manifest,
                rundir: RunDir) -> tuple[list[Scorer], Optional[ScoringResult]]:
     """The scorers to run, and what to keep of the run's scores (None: re-score everything)."""
-    rec = {s.metric.name: s for s in recorded}
-    req = {s.metric.name: s for s in requested}
+    rec = {s.metric.family: s for s in recorded}
+    req = {s.metric.family: s for s in requested}
     families = list(rec) + [f for f in req if f not in rec]
     can_keep = manifest.complete is not False and rundir.scores_parquet.is_file()
     to_run: list[Scorer] = []

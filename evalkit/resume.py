@@ -14,23 +14,34 @@ of these has it, resuming is refused with the option to supply.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
-from evalkit.backends import parse_system
+from evalkit.backends import Backend, parse_system
 from evalkit.config import Config
 from evalkit.errors import UsageError
 from evalkit.identity import BuiltSystem, build_systems, close_systems, identity_changes
-from evalkit.pipeline import RunOptions, RunOutcome, check_gold, finish_run, gold_of_run, scorers_from_manifest
+from evalkit.pipeline import finish_run, reload_gold, scorers_from_manifest
 from evalkit.records import Manifest, SystemSpec
 from evalkit.redact import is_redacted, redact_value
 from evalkit.rundir import RunDir
 
+if TYPE_CHECKING:
+    from evalkit.cache import PredictionCache
+    from evalkit.run import Run
 
-def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
-    from evalkit.runner import default_cache, run_built
 
-    assert opts.resume is not None
-    rundir = RunDir.open(opts.resume, require_complete=False)
+def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
+               backends: Optional[Mapping[str, Backend]] = None, cache: Optional[PredictionCache] = None,
+               max_errors: Optional[int] = None, progress: bool = False, retry_failed: bool = False) -> Run:
+    """Finish the run in directory ``path`` (see the module doc). ``systems``: ``-s`` texts that
+    re-supply secrets; ``backends``: systems given again as built backends (a Backend instance
+    or a function the run was made with), by name."""
+    from evalkit.runner import run_built
+
+    rundir = RunDir.open(path, require_complete=False)
+    backends = dict(backends or {})
     with rundir.lock():
         manifest = rundir.read_manifest()
         if manifest.kind != "run":
@@ -38,26 +49,23 @@ def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
         if manifest.identity is None:
             raise UsageError(f"{rundir.path} was written by an evalkit that did not record the run's identity; "
                              f"it cannot be resumed safely: start a new run")
-        gold = gold_of_run(manifest)
-        check_gold(gold, manifest)
-        specs = resupply_secrets(manifest.systems, opts.systems, config, rundir)
+        gold = reload_gold(manifest)
+        stray = [n for n in backends if n not in {s.name for s in manifest.systems}]
+        if stray:
+            raise UsageError(f"system {stray[0]!r} is not in run {manifest.run_id}")
+        specs = resupply_secrets([s for s in manifest.systems if s.name not in backends], systems, config, rundir)
+        specs = [next((s for s in specs if s.name == r.name), r) for r in manifest.systems]
         scorers = scorers_from_manifest(manifest)
-        built = build_systems(specs)
+        built = build_systems(specs, backends)
         try:
             check_systems(manifest, built)
             manifest.complete = False
             rundir.write_manifest(manifest)
-            cache = default_cache() if opts.use_cache else None
-            try:
-                predictions = run_built(gold, built, rundir, cache=cache, max_errors=opts.max_errors,
-                                        progress=opts.progress, retry_failed=opts.retry_failed,
-                                        max_output_chars=manifest.identity.max_output_chars)
-            finally:
-                if cache is not None:
-                    cache.close()
+            predictions = run_built(gold, built, rundir, cache=cache, max_errors=max_errors, progress=progress,
+                                    retry_failed=retry_failed, max_output_chars=manifest.identity.max_output_chars)
         finally:
             close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
+        return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items, rundir=rundir)
 
 
 def check_systems(manifest: Manifest, built: Sequence[BuiltSystem]) -> None:

@@ -26,16 +26,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import InputError, UsageError
 from evalkit.fsutil import atomic_path, write_json_atomic
 from evalkit.lock import LOCK_NAME, RunLock, current_holder, describe_holder
 from evalkit.records import SCHEMA_VERSION, ItemDetail, Manifest, Prediction, RunSummary
 
+if TYPE_CHECKING:
+    from evalkit.journal import Journal
+
+R = TypeVar("R", bound=BaseModel)
 DEFAULT_RUNS_ROOT = Path("reports") / "runs"
 SCORE_COLUMNS = ["system", "gold_id", "metric", "value"]
 #: every file evalkit writes into a run directory (``--overwrite`` removes these and no others)
@@ -129,6 +133,12 @@ class RunDir:
         return _read_record(self.summary_path, RunSummary)
 
     # --- predictions (the journal is appended by the runner; see journal.py) ---------------
+    def journal(self) -> Journal:
+        """The run's ``predictions.jsonl`` journal (the runner appends to it)."""
+        from evalkit.journal import Journal
+
+        return Journal(self.predictions_path)
+
     def read_predictions(self, manifest: Optional[Manifest] = None) -> list[Prediction]:
         """The run's rows: journal rows of the manifest's systems (made under the identity the
         manifest records, when it records one), one per (system, item), in journal order."""
@@ -237,7 +247,7 @@ def iter_predictions(path: Path) -> Iterator[Prediction]:
             raise InputError(str(e.errors()[0]["msg"]), path=str(path), line=n) from None
 
 
-def _read_record(path: Path, model):
+def _read_record(path: Path, model: type[R]) -> R:
     if not path.is_file():
         raise UsageError(f"missing {path}")
     try:

@@ -6,17 +6,19 @@ cache; the misses go to the backend: in ``summarize_batch`` chunks when it batch
 async, else one by one. A failing row (``BackendError`` or any other exception from the
 backend) is recorded with its error and the run goes on; an ``EvalkitError`` (bad
 configuration, a missing model) stops the run, since every row would fail the same way.
-Every finished row is appended to ``predictions.jsonl`` and flushed at once, so
-``--resume`` continues a killed run without redoing or duplicating a row.
+Every finished row is appended to the run's journal at once: ``predictions.jsonl``, flushed,
+so ``--resume`` continues a killed run without redoing or duplicating a row; or a list in
+memory for a run nobody asked to write (``evalkit.evaluate(..., out=None)``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar, Union
 
 from rich.console import Console
 from rich.markup import escape
@@ -26,7 +28,7 @@ from evalkit.backends.base import Completion
 from evalkit.cache import PredictionCache, cache_key, default_cache
 from evalkit.errors import BackendError, EvalkitError, UsageError
 from evalkit.identity import BuiltSystem, build_systems, close_systems
-from evalkit.journal import Journal
+from evalkit.journal import PredictionJournal
 from evalkit.records import GoldItem, GoldSet, Prediction, SystemSpec, Usage
 from evalkit.redact import redact_text
 from evalkit.rundir import RunDir
@@ -49,13 +51,18 @@ class _Tally:
     errors: int = 0
 
 
-def run_systems(gold: GoldSet, systems: list[SystemSpec], rundir: RunDir, *, cache: PredictionCache | None,
+#: where the rows go: a run directory (its predictions.jsonl) or a journal object (in memory)
+Target = Union[RunDir, PredictionJournal]
+T = TypeVar("T")
+
+
+def run_systems(gold: GoldSet, systems: list[SystemSpec], target: Target, *, cache: PredictionCache | None,
                 **options: Any) -> list[Prediction]:
     """Build the systems' backends, run them (``run_built``, which takes the same ``options``)
     and close them."""
     built = build_systems(systems)
     try:
-        return run_built(gold, built, rundir, cache=cache, **options)
+        return run_built(gold, built, target, cache=cache, **options)
     finally:
         close_systems(built)
 
@@ -63,7 +70,7 @@ def run_systems(gold: GoldSet, systems: list[SystemSpec], rundir: RunDir, *, cac
 def run_built(
     gold: GoldSet,
     systems: Sequence[BuiltSystem],
-    rundir: RunDir,
+    target: Target,
     *,
     cache: PredictionCache | None,
     max_errors: int | None = None,
@@ -74,18 +81,26 @@ def run_built(
 ) -> list[Prediction]:
     """Produce one Prediction per (system, item), in (system order, gold order).
 
-    Rows already in ``rundir``'s ``predictions.jsonl`` are kept (``--resume``: never redone,
-    never duplicated); with ``retry_failed`` the failed ones are dropped and redone. Every
-    row in the journal must have been made by one of ``systems`` under the same identity
-    digest, for an item of ``gold``: anything else is refused (a run directory has one
-    identity). ``cache=None`` neither reads nor writes a cache. ``max_errors`` aborts with
-    ``RunAborted`` once that many rows have failed in this call.
+    ``target``: a run directory, whose ``predictions.jsonl`` journal the rows are appended to,
+    or a journal object (``MemoryJournal``: the run is held in memory). Rows already in the
+    journal are kept (``--resume``: never redone, never duplicated); with ``retry_failed`` the
+    failed ones are dropped and redone. Every row in the journal must have been made by one of
+    ``systems`` under the same identity digest, for an item of ``gold``: anything else is
+    refused (a run directory has one identity). ``cache=None`` neither reads nor writes a
+    cache (nor does a backend that is not ``cacheable``). ``max_errors`` aborts with
+    ``RunAborted`` once that many rows have failed in this call. Progress bars are drawn on a
+    terminal or in a notebook, when ``progress`` is true.
     """
     if max_errors is not None and max_errors < 1:
         raise UsageError("--max-errors must be at least 1")
     if max_output_chars < 1:
         raise UsageError("--max-output-chars must be at least 1")
-    journal = Journal(rundir.predictions_path)
+    rundir: Optional[RunDir] = None
+    journal: PredictionJournal
+    if isinstance(target, RunDir):
+        rundir, journal = target, target.journal()
+    else:
+        journal = target
     done = _journaled_rows(journal, gold, systems, rundir, retry_failed)
 
     console = console or Console(stderr=True)
@@ -94,7 +109,8 @@ def run_built(
         with Progress(
             TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
             TextColumn("cached {task.fields[cached]}"), TextColumn("errors {task.fields[errors]}"),
-            TimeRemainingColumn(), console=console, disable=not (progress and console.is_terminal),
+            TimeRemainingColumn(), console=console,
+            disable=not (progress and (console.is_terminal or console.is_jupyter)),
         ) as bars:
             tasks = {}
             for system in systems:
@@ -116,13 +132,7 @@ def run_built(
                     if row.error is not None:
                         errors["n"] += 1
                         if max_errors is not None and errors["n"] >= max_errors:
-                            raise RunAborted(
-                                f"aborted after {errors['n']} failed rows (--max-errors {max_errors}); "
-                                f"last: system {row.system!r}, item {row.gold_id!r}: {row.error}. "
-                                f"Finished rows are kept in {rundir.predictions_path}; fix the cause, then "
-                                f"redo the failed rows and finish the run with: "
-                                f"evalkit run --resume {rundir.path} --retry-failed"
-                            )
+                            raise RunAborted(_aborted(errors["n"], max_errors, row, rundir))
 
                 _run_system(system, todo, journal, cache, on_row, max_output_chars)
     finally:
@@ -130,8 +140,18 @@ def run_built(
     return [done[(s.name, it.id)] for s in systems for it in gold.items]
 
 
-def _journaled_rows(journal: Journal, gold: GoldSet, systems: Sequence[BuiltSystem], rundir: RunDir,
-                    retry_failed: bool) -> dict[tuple[str, str], Prediction]:
+def _aborted(n: int, max_errors: int, row: Prediction, rundir: Optional[RunDir]) -> str:
+    head = (f"aborted after {n} failed rows (max_errors {max_errors}); last: system {row.system!r}, "
+            f"item {row.gold_id!r}: {row.error}.")
+    if rundir is None:
+        return head + " The run was held in memory: nothing was kept (give out= to keep finished rows)"
+    return (f"aborted after {n} failed rows (--max-errors {max_errors}); last: system {row.system!r}, item "
+            f"{row.gold_id!r}: {row.error}. Finished rows are kept in {rundir.predictions_path}; fix the cause, "
+            f"then redo the failed rows and finish the run with: evalkit run --resume {rundir.path} --retry-failed")
+
+
+def _journaled_rows(journal: PredictionJournal, gold: GoldSet, systems: Sequence[BuiltSystem],
+                    rundir: Optional[RunDir], retry_failed: bool) -> dict[tuple[str, str], Prediction]:
     """The journal's rows by (system, gold_id), after checking they belong to this run."""
     existing = journal.load()
     digests = {s.name: s.digest for s in systems}
@@ -145,8 +165,9 @@ def _journaled_rows(journal: Journal, gold: GoldSet, systems: Sequence[BuiltSyst
             why = f"item {p.gold_id!r}, which is not in gold set {gold.name!r}"
         else:
             continue
-        raise UsageError(f"{journal.path}: row {n} is a prediction of {why}; a run directory holds one run: "
-                         f"continue it unchanged (evalkit run --resume {rundir.path}) or start clean (--overwrite)")
+        where = rundir.path if rundir is not None else "the run"
+        raise UsageError(f"{journal.path or 'journal'}: row {n} is a prediction of {why}; a run directory holds one "
+                         f"run: continue it unchanged (evalkit run --resume {where}) or start clean (--overwrite)")
     done: dict[tuple[str, str], Prediction] = {}
     for p in existing:
         done.setdefault((p.system, p.gold_id), p)
@@ -156,10 +177,12 @@ def _journaled_rows(journal: Journal, gold: GoldSet, systems: Sequence[BuiltSyst
     return keep
 
 
-def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: Journal, cache: Optional[PredictionCache],
-                on_row: Callable[[Prediction], None], max_output_chars: int) -> None:
+def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: PredictionJournal,
+                cache: Optional[PredictionCache], on_row: Callable[[Prediction], None], max_output_chars: int) -> None:
     backend = system.backend
     keys: dict[str, str] = {}
+    if not getattr(backend, "cacheable", True):
+        cache = None
 
     def finish(item: GoldItem, output: Any, error: Optional[BaseException], latency: float,
                cached: bool = False) -> None:
@@ -189,7 +212,7 @@ def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: Journal, cac
     if backend.batch_size > 1:
         _run_batches(backend, misses, finish)
     elif backend.is_async:
-        asyncio.run(_run_async(backend, misses, finish))
+        run_coroutine(_run_async(backend, misses, finish))
     else:
         for item in misses:
             t0 = time.perf_counter()
@@ -223,6 +246,29 @@ def _run_batches(backend: Any, items: Sequence[GoldItem], finish: Callable[..., 
                 finish(item, None, res, each)
             else:
                 finish(item, res, None, each)
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``, also from a thread whose event loop is running (a Jupyter cell):
+    then the coroutine runs on its own loop in a helper thread while this one waits."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name="evalkit-async-backend")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 async def _run_async(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:

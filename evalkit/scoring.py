@@ -82,7 +82,7 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
     for scorer in scorers:
         results = scorer.metric.score(pairs, context) if pairs else []
         if len(results) != len(pairs):
-            raise RuntimeError(f"metric {scorer.metric.name!r} returned {len(results)} results for {len(pairs)} pairs")
+            raise RuntimeError(f"metric {scorer.metric.family!r} returned {len(results)} results for {len(pairs)} pairs")
         outputs = scorer.outputs
         for pair, result in zip(pairs, results):
             for out in outputs:
@@ -90,7 +90,7 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
                 rows.append((pair.system, pair.gold_id, out, float("nan") if value is None else float(value)))
             if result.detail is not None:
                 details.append(ItemDetail(system=pair.system, gold_id=pair.gold_id,
-                                          metric=scorer.metric.name, detail=result.detail))
+                                          metric=scorer.metric.family, detail=result.detail))
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     scores["value"] = scores["value"].astype("float64")
     return ScoringResult(scores, details, [s.spec() for s in scorers], context.notes, context.warnings)

@@ -223,16 +223,16 @@ def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
     """
     from scipy import stats
 
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep], b[keep]
-    n = int(a.size)
+    va = np.asarray(a, dtype=float)
+    vb = np.asarray(b, dtype=float)
+    if va.shape != vb.shape:
+        raise ValueError(f"paired samples differ in length: {va.size} vs {vb.size}")
+    keep = np.isfinite(va) & np.isfinite(vb)
+    va, vb = va[keep], vb[keep]
+    n = int(va.size)
     if n == 0:
         return PairedResult(0, None, None, None, None, None, None, None, 0, 0, 0, alternative)
-    d = b - a
+    d = vb - va
     d[np.abs(d) < TIE_TOLERANCE] = 0.0
     wins, losses = int((d > 0).sum()), int((d < 0).sum())
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -249,11 +249,11 @@ def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = stats.permutation_test((b, a), statistic, permutation_type="samples",
+            res = stats.permutation_test((vb, va), statistic, permutation_type="samples",
                                          alternative=alternative, n_resamples=n_resamples,
                                          vectorized=True, axis=-1, rng=rng, batch=batch_size(2 * n, n_resamples))
         p = min(1.0, float(res.pvalue))
-    return PairedResult(n=n, mean_a=_r(a.mean()), mean_b=_r(b.mean()), delta=_r(d.mean()),
+    return PairedResult(n=n, mean_a=_r(va.mean()), mean_b=_r(vb.mean()), delta=_r(d.mean()),
                         ci_low=_r(lo), ci_high=_r(hi), p_value=_r(p), effect_size=_r(effect),
                         wins=wins, ties=n - wins - losses, losses=losses, alternative=alternative)
 
@@ -264,8 +264,9 @@ def holm(p_values: Sequence[Optional[float]]) -> list[Optional[float]]:
     m = len(idx)
     out: list[Optional[float]] = [None] * len(p_values)
     running = 0.0
-    for rank, i in enumerate(sorted(idx, key=lambda i: (p_values[i], i))):
-        adj = min(1.0, (m - rank) * float(p_values[i]))
+    present = {i: float(p) for i, p in enumerate(p_values) if p is not None}
+    for rank, i in enumerate(sorted(idx, key=lambda i: (present[i], i))):
+        adj = min(1.0, (m - rank) * present[i])
         running = max(running, adj)
         out[i] = _r(running)
     return out

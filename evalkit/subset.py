@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
-from typing import Optional
+from typing import Literal, Optional
 
 from evalkit.errors import UsageError
 from evalkit.records import GoldSelection, GoldSet
@@ -71,6 +71,7 @@ def select(gold: GoldSet, *, limit: Optional[int] = None, sample: Optional[int] 
     if not given:
         return gold, None
     ids: list[str]
+    method: Literal["limit", "sample", "shard"]
     shard_index = shard_count = None
     if limit is not None:
         if limit < 1:

@@ -5,7 +5,7 @@ baselines, and ``sloppy-demo`` — the oracle's summary passed through a determi
 imitates a careless abstractive model (it swaps a word inside the first quotation, invents a
 quotation on every third article and bumps the first figure), so the drill-down has altered
 and not-found quotes and unsupported numbers to show. The scoring, the report and the browser
-are the real ones: ``evalkit score``'s library function, ``render_run_html``, Debian's Chromium
+are the real ones: ``evalkit.score``, ``render_run_html``, Debian's Chromium
 through Playwright with the network blocked.
 
     python scripts/report_screenshot.py [--out docs] [--keep DIR]
@@ -20,9 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from evalkit.api import score
 from evalkit.backends.registry import build_backend
 from evalkit.gold import default_gold_path, load_gold
-from evalkit.pipeline import score_predictions_file
 from evalkit.records import GoldItem, SystemSpec
 from evalkit.report.drilldown import anchor_for
 
@@ -106,13 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         preds = work / "predictions.jsonl"
         preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predictions(items)), encoding="utf-8")
-        run = score_predictions_file(str(gold_path), preds, metrics=METRICS, out=args.keep or work / "run").rundir
-        html = run.report_html
+        run = score(gold_path, preds, METRICS, out=args.keep or work / "run")
+        html = run.path / "report.html"
         print(f"report: {html} ({html.stat().st_size / 1e6:.2f} MB, {len(items)} items x 4 systems)")
         # the article shown: the first one where the demo system altered a quote and invented one
-        details = [json.loads(line) for line in run.details_path.read_text(encoding="utf-8").splitlines()]
-        verdicts = {d["gold_id"]: {q["verdict"] for q in d["detail"]["quotes"]} for d in details
-                    if d["system"] == "sloppy-demo" and d["metric"] == "quotes"}
+        quotes = run.details_df().query("system == 'sloppy-demo' and kind == 'quote'")
+        verdicts = {g: set(v) for g, v in quotes.groupby("gold_id", sort=False)["verdict"]}
         chosen = next((g for g, v in verdicts.items() if {"altered", "not_found"} <= v), None) or \
             next(g for g, v in verdicts.items() if "altered" in v or "not_found" in v)
         anchor = anchor_for(chosen, 0, set())

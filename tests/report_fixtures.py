@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalkit.pipeline import score_predictions_file
+from evalkit.api import score
 from evalkit.plugins import discover
 from evalkit.rundir import RunDir
 
@@ -108,9 +108,9 @@ def make_report_run(directory: Path, metrics: str | None = None) -> RunDir:
     gold, preds = write_inputs(directory / "inputs")
     config = directory / "inputs" / "evalkit.toml"
     config.write_text(f"[stats]\nmin_items = {MIN_ITEMS}\n", encoding="utf-8")
-    outcome = score_predictions_file(str(gold), preds, metrics=metrics or report_metrics(), out=directory / "run",
-                                     config_path=config)
-    return outcome.rundir
+    run = score(gold, preds, metrics or report_metrics(), out=directory / "run", config=config)
+    assert run.path is not None
+    return RunDir.open(run.path)
 
 
 def shared_report_run(tmp_path_factory) -> RunDir:

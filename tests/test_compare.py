@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from judge_fixtures import invoke, make_run, noisy
 
+from evalkit import load_run
 from evalkit.baseline import load_baseline
-from evalkit.compare import compare_runs
-from evalkit.rundir import RunDir
 
 N = 50
 
@@ -141,7 +140,7 @@ def test_compare_json_is_byte_identical(three):
 def test_items_missing_on_one_side_are_not_paired(tmp_path):
     a = make_run(tmp_path / "a", {"x": {"rouge1": noisy(0.3, 10, 1)}, "y": {"rouge1": noisy(0.5, 10, 2)}},
                  failed={"y": [0, 1, 2]})
-    c = compare_runs(RunDir.open(a.path), systems=["x", "y"], n_resamples=999)
+    c = load_run(a.path).compare("x", "y", n_resamples=999)
     assert c.pairs[0].metrics[0].n == 7
 
 

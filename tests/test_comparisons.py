@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from judge_fixtures import invoke, make_run, noisy
+from render_cells import html_cells, md_cells, table_cells
 from rich.console import Console
 
+from evalkit import load_run
 from evalkit.comparisons import DESCRIPTIVE, NOT_RECORDED, load_comparisons
 from evalkit.gold import SHIPPED_GOLD
 from evalkit.metrics import build_metric
@@ -34,45 +36,8 @@ MARKS = ("★", "▼", "†")
 
 def terminal_text(run: RunDir) -> str:
     console = Console(width=250, record=True, file=io.StringIO())
-    console.print(leaderboard_view(run, run.read_summary()))
+    console.print(leaderboard_view(load_run(run.path)))
     return console.export_text()
-
-
-def table_cells(text: str, header_word: str) -> dict[str, dict[str, str]]:
-    """Rich table text -> system -> column (its first header word) -> cell (first line of each row)."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("┏") and header_word in "".join(lines[i:i + 4]))
-    header = [[c.strip() for c in line.strip("┃").split("┃")] for line in lines[start + 1:] if line.startswith("┃")]
-    names = [" ".join(part[i] for part in header if part[i]).split(" ")[0] for i in range(len(header[0]))]
-    rows = {}
-    for line in lines:
-        if line.startswith("│"):
-            cells = [c.strip() for c in line.strip("│").split("│")]
-            if cells[0]:
-                rows[cells[0]] = dict(zip(names, cells))
-    return rows
-
-
-def md_cells(text: str) -> dict[str, dict[str, str]]:
-    """The report.md leaderboard -> system -> column -> cell."""
-    lines = text.split("## Leaderboard", 1)[1].strip().splitlines()
-    names = [c.strip() for c in lines[0].strip("|").split(" | ")]
-    rows = {}
-    for line in lines[2:]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-        rows[cells[0]] = dict(zip(names, cells))
-    return rows
-
-
-def html_cells(page: str) -> dict[str, list[str]]:
-    """The HTML headline leaderboard -> system -> its metric cells (HTML of each <td>)."""
-    board = page.split('id="board"', 1)[1].split("</table>", 1)[0]
-    out = {}
-    for system, row in re.findall(r'<th scope="row" data-v="([^"]*)">(.*?)</tr>', board, re.S):
-        out[system] = re.findall(r"<td class=\"num[^\"]*\".*?</td>", row, re.S)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,10 +192,10 @@ def test_every_renderer_reads_comparisons_json_and_none_computes(three, monkeypa
     term = table_cells(terminal_text(three), "rougeLsum")
     assert {s for s, row in term.items() if "▼" in row["rougeLsum"]} == worse
     assert "★" in term["llm"]["rougeLsum"]
-    md = md_cells(render_run(three))
+    md = md_cells(render_run(load_run(three.path)))
     assert {s for s, row in md.items() if "▼" in row["rougeLsum"]} == worse
     assert md["llm"]["rougeLsum"].startswith("**")
-    cells = html_cells(render_run_html(three))
+    cells = html_cells(render_run_html(load_run(three.path)))
     assert {s for s, c in cells.items() if "significantly worse" in c[0]} == worse
     assert 'class="num best"' in cells["llm"][0]
     res = invoke("compare", three.path, "--json")
@@ -293,7 +258,7 @@ def test_too_few_items_is_never_not_significantly_different(sparse, tmp_path):
     assert mc.tested == 1  # only textrank-oracle is tested; the family says so
     assert "(2 pairs with fewer not tested)" in mc.family
     # report.md: lead's 1.000 is not bold, not the best, and says why; no 4-item "best" bolds 0.011
-    md = md_cells(render_run(sparse))
+    md = md_cells(render_run(load_run(sparse.path)))
     lead_cell = md["lead"]["quote\\_fidelity"]
     assert "**" not in lead_cell and "too few items to compare (n=4)" in lead_cell
     assert "1.000" in lead_cell and "n=4 (40 n/a)" in lead_cell
@@ -302,7 +267,7 @@ def test_too_few_items_is_never_not_significantly_different(sparse, tmp_path):
     assert "†" in table_cells(text, "quote_fidelity")["lead"]["quote_fidelity"]
     assert "quote_fidelity: lead: too few items to compare (n=4)" in text
     # HTML: the same words in lead's cell, no star
-    lead_html = html_cells(render_run_html(sparse))["lead"][1]
+    lead_html = html_cells(render_run_html(load_run(sparse.path)))["lead"][1]
     assert "too few items to compare (n=4)" in lead_html and "★" not in lead_html
     # compare: the verdict is "too few items", never "no significant difference"
     sys_pair = invoke("compare", sparse.path, "--systems", "lead,textrank", "-m", "quote_fidelity", "--json")

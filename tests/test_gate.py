@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from judge_fixtures import LowerIsBetter, invoke, make_run, noisy
 
+from evalkit import load_run
 from evalkit.errors import InputError, UsageError
-from evalkit.gate import parse_gate, run_gate
+from evalkit.gate import parse_gate
 from evalkit.gold import SHIPPED_GOLD
 
 N = 40
@@ -265,7 +266,7 @@ def test_gate_json_is_byte_identical(tmp_path, base):
     second = gate(tmp_path, bad, body, "--json")
     assert first.exit_code == second.exit_code == 1
     assert first.stdout == second.stdout and '"p_value"' in first.stdout
-    report = run_gate(bad.path, config_path=tmp_path / "evalkit.toml", n_resamples=999)
+    report = load_run(bad.path).gate(tmp_path / "evalkit.toml", n_resamples=999)
     assert json.loads(first.stdout) == report.model_dump(mode="json")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from judge_fixtures import invoke, make_run, noisy
 
+from evalkit import load_run
 from evalkit.gate import evaluate_gate, parse_gate
 from evalkit.report.markdown import esc, render_gate, render_run, write_gate_markdown
 
@@ -25,7 +26,7 @@ def test_run_report_leaderboard_and_marks(tmp_path):
         "llm": {"rougeLsum": base + 0.08 + rng.normal(0, 0.02, N), "quote_fidelity": [1.0] * N},
         "llm2": {"rougeLsum": base + 0.08 + rng.normal(0, 0.02, N), "quote_fidelity": [1.0] * N},
     }, failed={"llm2": [0]})
-    text = render_run(run)
+    text = render_run(load_run(run.path))
     summary = run.read_summary()
     assert text.startswith("# evalkit run `r`")
     assert "| system | rougeLsum | quote\\_fidelity | ok | failed |" in text
@@ -45,7 +46,7 @@ def test_run_report_leaderboard_and_marks(tmp_path):
     assert len(pair_rows) == 3
     assert any("| lead | llm |" in r and "✱" in r for r in pair_rows)
     assert not any("| llm | llm2 |" in r and "✱" in r for r in pair_rows)
-    assert render_run(run) == text  # deterministic
+    assert render_run(load_run(run.path)) == text  # deterministic
 
 
 def test_report_command_rerenders(tmp_path):
@@ -53,20 +54,20 @@ def test_report_command_rerenders(tmp_path):
     target = tmp_path / "out" / "report.md"
     res = invoke("report", run.path, "--markdown", target)
     assert res.exit_code == 0 and f"wrote {target}" in res.stdout
-    assert target.read_text() == render_run(run)
+    assert target.read_text() == render_run(load_run(run.path))
     res = invoke("report", run.path)
-    assert res.exit_code == 0 and run.report_md.read_text() == render_run(run)
+    assert res.exit_code == 0 and run.report_md.read_text() == render_run(load_run(run.path))
     assert invoke("report", tmp_path / "missing").exit_code == 2
 
 
 def test_single_system_and_many_systems(tmp_path):
     one = make_run(tmp_path / "one", {"solo": {"rouge1": noisy(0.3, 10, 1)}})
-    text = render_run(one)
+    text = render_run(load_run(one.path))
     assert "▼" not in text and "Pairwise" not in text and "**" not in _lines_with(text, "| solo |")[0]
     # 28 pairs in one Holm family: enough resamples that p can get below 0.05 / 28
     many = make_run(tmp_path / "many", {f"s{i}": {"rouge1": noisy(0.2 + 0.05 * i, 20, i, sd=0.02)} for i in range(8)},
                     n_resamples=4999)
-    text = render_run(many)
+    text = render_run(load_run(many.path))
     assert "All 28 system pairs are in `comparisons.json`" in text  # marks from all pairs, table too long
     assert "| rouge1 | s0 | s1 |" not in text
     assert "**" in _lines_with(text, "| s7 |")[0] and "▼" in _lines_with(text, "| s0 |")[0]
@@ -74,7 +75,7 @@ def test_single_system_and_many_systems(tmp_path):
 
 def test_escaping_of_names_and_notes(tmp_path):
     run = make_run(tmp_path / "r", {"a|b <script>": {"rouge1": noisy(0.3, 10, 1)}, "c": {"rouge1": noisy(0.3, 10, 2)}})
-    text = render_run(run)
+    text = render_run(load_run(run.path))
     assert "<script>" not in text and "a\\|b \\<script\\>" in text
     assert esc("x\ny*z") == "x y\\*z"
 

@@ -102,6 +102,7 @@ def test_text_safety_helpers():
 def test_failing_systems_most_frequent_error_in_summary_terminal_markdown_html(tmp_path):
     from rich.console import Console
 
+    from evalkit import load_run
     from evalkit.report.terminal import leaderboard_view
 
     msgs = ["HTTP 500: upstream [overloaded]", "timeout after 30 s", "HTTP 500: upstream [overloaded]"]
@@ -114,7 +115,7 @@ def test_failing_systems_most_frequent_error_in_summary_terminal_markdown_html(t
     assert summary["systems"]["ok"]["errors"] == []
     line = "flaky: 3 of 12 items failed; most frequent error (2×): HTTP 500: upstream [overloaded]"
     console = Console(width=200, record=True, file=io.StringIO())
-    console.print(leaderboard_view(run, run.read_summary()))
+    console.print(leaderboard_view(load_run(run.path)))
     assert line in console.export_text()
     assert invoke("report", run.path).exit_code == 0
     md = run.report_md.read_text()

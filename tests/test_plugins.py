@@ -8,13 +8,12 @@ through ``importlib.metadata`` exactly as they would after ``pip install acme-su
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_fixtures import build_distribution, run_evalkit
 from runner_fixtures import make_gold, write_gold_jsonl
 
 PLUGIN = '''
@@ -35,45 +34,15 @@ class Headline(Backend):
         return f"{item.title}. " + " ".join(item.article.split()[: self.options.words])
 '''
 
-PYPROJECT = '''
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "acme-summarizers"
-version = "0.3.0"
-
-[project.entry-points."evalkit.backends"]
-headline = "acme_summarizers:Headline"
-
-[tool.setuptools]
-packages = ["acme_summarizers"]
-'''
-
-
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("plugin")
-    src = root / "src"
-    (src / "acme_summarizers").mkdir(parents=True)
-    (src / "acme_summarizers" / "__init__.py").write_text(textwrap.dedent(PLUGIN))
-    (src / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    site = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--disable-pip-version-check", "--target", str(site), str(src)],
-                   check=True, capture_output=True, timeout=300)
-    assert list(site.glob("acme_summarizers-0.3.0.dist-info/entry_points.txt"))
-    return site
+    return build_distribution(tmp_path_factory.mktemp("plugin"), name="acme-summarizers", version="0.3.0",
+                              package="acme_summarizers", code=PLUGIN,
+                              entry_points={"evalkit.backends": {"headline": "acme_summarizers:Headline"}})
 
 
 def evalkit(args: list[str], cwd: Path, site: Path | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    env["EVALKIT_CACHE_DIR"] = str(cwd / "cache")
-    return subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_evalkit(args, cwd, site)
 
 
 def test_installed_plugin_is_listed(plugin_site, tmp_path):
@@ -104,7 +73,7 @@ def test_without_the_distribution_the_name_is_unknown(tmp_path):
     gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(1))
     res = evalkit(["run", "--gold", str(gold), "-s", "headline", "--out", "out", "--quiet"], tmp_path, None)
     assert res.returncode == 2
-    assert "unknown backend 'headline'; known backends: command, lead" in res.stderr
+    assert "unknown backend 'headline'; known backends: command, function, lead" in res.stderr
     assert "Traceback" not in res.stderr
 
 

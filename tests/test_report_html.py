@@ -20,6 +20,7 @@ from markupsafe import Markup
 from report_fixtures import FAILED, GOLD, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 from typer.testing import CliRunner
 
+from evalkit import evaluate, load_run
 from evalkit.cli import app
 from evalkit.comparisons import load_comparisons
 from evalkit.report import charts
@@ -35,7 +36,7 @@ def run(tmp_path_factory) -> RunDir:
 
 @pytest.fixture(scope="module")
 def page(run) -> str:
-    return render_run_html(run)
+    return render_run_html(load_run(run.path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +304,7 @@ def test_missing_gold_file_still_renders(run, tmp_path):
     data = json.loads((copy / "manifest.json").read_text())
     data["gold"]["source"] = str(tmp_path / "nowhere.jsonl")
     (copy / "manifest.json").write_text(json.dumps(data))
-    page = render_run_html(RunDir.open(copy))
+    page = render_run_html(load_run(copy))
     assert "Articles are not shown: the gold set could not be loaded" in page
     assert page.count('<details class="item"') == len(GOLD)  # summaries and scores still there
     html5lib.HTMLParser(strict=True).parse(page)
@@ -327,12 +328,9 @@ def test_score_writes_the_same_report(run, page):
 def test_shipped_gold_with_four_systems_stays_under_3_mb(tmp_path):
     """The issue's size budget, measured on the real thing: 44 articles × 4 baselines, every
     metric that writes details (quotes, numbers, key points) plus ROUGE and extractiveness."""
-    from evalkit.pipeline import RunOptions, run_evaluation
-
-    outcome = run_evaluation(RunOptions(systems=["lead", "textrank", "lexrank", "oracle"],
-                                        metrics="rouge,quotes,numbers,keypoints,extractiveness",
-                                        out=tmp_path / "run", use_cache=False, progress=False))
-    html = outcome.rundir.report_html
+    outcome = evaluate(None, ["lead", "textrank", "lexrank", "oracle"],
+                       metrics="rouge,quotes,numbers,keypoints,extractiveness", out=tmp_path / "run")
+    html = outcome.path / "report.html"
     size = html.stat().st_size
     assert outcome.manifest.gold.items == 44 and len(outcome.summary.systems) == 4
     page = html.read_text(encoding="utf-8")

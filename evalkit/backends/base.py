@@ -79,6 +79,9 @@ class Backend:
     concurrency: int = 1
     #: the GoldItem fields the backend reads; only these enter the cache key (default: all)
     reads: ClassVar[tuple[str, ...]] = ALL_ITEM_FIELDS
+    #: False: the prediction cache is neither read nor written for this backend (its identity
+    #: cannot capture everything its output depends on, e.g. a Python function's closure)
+    cacheable: ClassVar[bool] = True
 
     def __init__(self, options: BackendOptions | None = None):
         self.options = options if options is not None else self.Options()

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from evalkit.backends.base import Backend
 from evalkit.errors import UsageError
-from evalkit.plugins import discover, is_object_ref, load_named, require_installed
+from evalkit.plugins import discover, load_named, require_installed, split_ref
 from evalkit.records import SystemSpec
 from evalkit.redact import register_options
 
@@ -77,7 +77,7 @@ def parse_system(text: str, named: Mapping[str, SystemSpec] | None = None) -> Sy
             raise UsageError(f"empty system name in {text!r}")
         if named and text in named:
             return named[text].model_copy(update={"name": name})
-    backend, opts_text = _split_backend(text)
+    backend, opts_text = split_ref(text)
     options: dict[str, Any] = {}
     if opts_text:
         for pair in _OPTION_SPLIT.split(opts_text):
@@ -86,12 +86,3 @@ def parse_system(text: str, named: Mapping[str, SystemSpec] | None = None) -> Sy
             k, _, v = pair.partition("=")
             options[k.strip()] = v.strip()
     return SystemSpec(name=name or text, backend=backend, options=options)
-
-
-def _split_backend(text: str) -> tuple[str, str]:
-    # module.path:Class[:opts]  vs  backend[:opts]
-    parts = text.split(":", 2)
-    if len(parts) >= 2 and is_object_ref(f"{parts[0]}:{parts[1]}") and "=" not in parts[1]:
-        return f"{parts[0]}:{parts[1]}", (parts[2] if len(parts) == 3 else "")
-    backend, _, opts = text.partition(":")
-    return backend.strip(), opts

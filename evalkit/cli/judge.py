@@ -1,4 +1,8 @@
-"""``evalkit compare``, ``gate``, ``baseline`` and ``report``: judging finished runs."""
+"""``evalkit compare``, ``gate``, ``baseline`` and ``report``: judging finished runs.
+
+Each reads the run with ``evalkit.load_run`` and calls the ``Run`` method (``compare``, ``gate``,
+``to_markdown``/``to_html``) or the baseline writer on it; what it prints is a rendering.
+"""
 
 from __future__ import annotations
 
@@ -43,14 +47,13 @@ def compare(
 
     Example: evalkit compare reports/runs/before reports/runs/after --metric rougeLsum
     """
-    from evalkit.compare import compare_runs
-    from evalkit.rundir import RunDir
+    from evalkit.api import load_run
     from evalkit.stats import fmt_num, fmt_p
 
     with cli_errors():
-        result = compare_runs(RunDir.open(run_a), RunDir.open(run_b) if run_b else None, systems=_split(systems),
-                              metrics=_split(metric), force=force, alpha=alpha, n_resamples=resamples, seed=seed,
-                              min_items=min_items)
+        first = load_run(run_a)
+        result = first.compare(load_run(run_b) if run_b else None, systems=_split(systems), metric=_split(metric),
+                               force=force, alpha=alpha, n_resamples=resamples, seed=seed, min_items=min_items)
     for w in result.warnings:
         err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
     if as_json:
@@ -96,11 +99,12 @@ def gate(
 
     Example: evalkit gate reports/runs/latest --junit gate.xml --markdown gate.md
     """
-    from evalkit.gate import run_gate
+    from evalkit.api import load_run
+    from evalkit.report import write_gate_files
 
     with cli_errors():
-        report = run_gate(run_dir, config_path=config, baseline_path=baseline, junit=junit, markdown=markdown,
-                          n_resamples=resamples, min_items=min_items)
+        report = load_run(run_dir).gate(config, baseline=baseline, n_resamples=resamples, min_items=min_items)
+        write_gate_files(report, junit=junit, markdown=markdown)
     if as_json:
         print_json(report.model_dump(mode="json"))
         raise typer.Exit(report.exit_code)
@@ -139,11 +143,11 @@ def baseline(
 
     Example: evalkit baseline reports/runs/20250101-120000-ab12 --to reports/baseline.json
     """
+    from evalkit.api import load_run
     from evalkit.baseline import promote
-    from evalkit.rundir import RunDir
 
     with cli_errors():
-        b = promote(RunDir.open(run_dir), to)
+        b = promote(load_run(run_dir), to)
     info = {"baseline": str(to), "run_id": b.run_id, "gold": b.gold.name, "gold_hash": b.gold.hash,
             "systems": list(b.scores), "metrics": sorted({m for s in b.scores.values() for m in s})}
     if as_json:
@@ -166,11 +170,11 @@ def report(
 
     Example: evalkit report reports/runs/20250101-120000-ab12 --markdown report.md --html report.html
     """
+    from evalkit.api import load_run
     from evalkit.report import rerender_run
-    from evalkit.rundir import RunDir
 
     with cli_errors():
-        written, note = rerender_run(RunDir.open(run_dir), markdown=markdown, html=html, min_items=min_items)
+        written, note = rerender_run(load_run(run_dir), markdown=markdown, html=html, min_items=min_items)
     if note:
         err.print(f"[bold yellow]note:[/] {rich_safe(note)}")
     for path in written:

@@ -1,4 +1,8 @@
-"""``evalkit run`` and ``evalkit score``: produce a run directory and print its leaderboard."""
+"""``evalkit run`` and ``evalkit score``: produce a run directory and print its leaderboard.
+
+Both are thin shells over the Python API (``evalkit.evaluate``, ``evalkit.resume_run``,
+``evalkit.score``, ``evalkit.rescore_run``): parse the options, call one of them, render the Run.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ import typer
 from evalkit.cli._common import JsonOption, cli_errors, err, out, print_json
 from evalkit.report.textsafe import rich_safe, visible_controls
 
-if TYPE_CHECKING:  # the pipeline pulls pandas: imported by the commands that run, not by --help
-    from evalkit.pipeline import RunOutcome
+if TYPE_CHECKING:  # the library pulls pandas: imported by the commands that run, not by --help
+    from evalkit.config import Config
+    from evalkit.run import Run
 
 GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped news-v1 gold set (evalkit gold validate prints its path).")]
 MetricsOpt = Annotated[Optional[str], typer.Option("--metrics", "-m", help="Comma-separated metrics or outputs, with options: rouge,quotes,numbers,keypoints,bertscore,extractiveness; rouge:tokenizer=unicode. See `evalkit metrics`.")]
@@ -35,31 +40,54 @@ def _fields(pairs: Optional[list[str]]) -> dict[str, str]:
     return out_
 
 
-def _render(outcome: RunOutcome, as_json: bool, quiet: bool = False) -> None:
-    from evalkit.report.terminal import leaderboard_rows, leaderboard_view
+def _check_options(**values: Optional[int]) -> None:
+    from evalkit.errors import UsageError
 
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def _check_resume(resume: Optional[Path], retry_failed: bool, **run_options: object) -> None:
+    """--resume continues the run as recorded: the options that define a new run do not go with it."""
+    from evalkit.errors import UsageError
+
+    if resume is not None and any(v not in (None, False, {}, []) for v in run_options.values()):
+        raise UsageError("--resume continues the run as its manifest records it (gold set, systems, metrics, "
+                         "part of the gold set); drop --gold/--limit/--sample/--shard/--out/--metrics/--overwrite/"
+                         "--max-output-chars "
+                         "(-s only re-supplies a system's secrets)")
+    if resume is None and retry_failed:
+        raise UsageError("--retry-failed goes with --resume DIR (it redoes the failed rows of that run)")
+
+
+def _new_run_dir(config: Config) -> Path:
+    """Where a run goes without --out: reports/runs/<run id> (or under [run] out of the config)."""
+    from evalkit.rundir import new_run_path
+
+    return new_run_path(None, root=config.relative(config.run.out) if config.run.out else None)
+
+
+def _render(run_: Run, as_json: bool) -> None:
     if as_json:
-        from evalkit.comparisons import load_comparisons
+        from evalkit.report.terminal import leaderboard_rows
 
-        comparisons, _ = load_comparisons(outcome.rundir, outcome.summary)
-        print_json({"run_dir": str(outcome.rundir.path), "run_id": outcome.manifest.run_id,
-                    "gold": outcome.manifest.gold.model_dump(),
-                    "leaderboard": leaderboard_rows(outcome.summary, comparisons), "warnings": outcome.warnings,
-                    "failed_systems": outcome.failed_systems})
+        print_json({"run_dir": str(run_.path), "run_id": run_.manifest.run_id, "gold": run_.manifest.gold.model_dump(),
+                    "leaderboard": leaderboard_rows(run_.summary, run_.comparisons), "warnings": run_.warnings,
+                    "failed_systems": run_.failed_systems})
         return
-    for w in outcome.warnings:
+    for w in run_.warnings:
         err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
-    out.print(leaderboard_view(outcome.rundir, outcome.summary,
-                               title=f"{outcome.manifest.gold.name} · {outcome.manifest.gold.items} items"))
-    out.print(f"run directory: {rich_safe(outcome.rundir.path)}")
+    out.print(run_.leaderboard(title=f"{run_.manifest.gold.name} · {run_.manifest.gold.items} items"))
+    out.print(f"run directory: {rich_safe(run_.path)}")
 
 
-def _exit_if_a_system_failed(outcome: RunOutcome) -> None:
+def _exit_if_a_system_failed(run_: Run) -> None:
     """Exit 1 when a system produced no summary at all (every one of its rows failed)."""
-    failed = outcome.failed_systems
+    failed = run_.failed_systems
     for name in failed:
-        message, count = outcome.top_error(name)
-        items = outcome.summary.systems[name].items
+        message, count = run_.top_error(name)
+        items = run_.summary.systems[name].items
         print(visible_controls(f"error: system {name!r}: all {items} rows failed; most frequent error ({count}x): {message}"),
               file=sys.stderr)
     if failed:
@@ -93,17 +121,25 @@ def run(
 
     Example: evalkit run -s lead:k=3 -s textrank --metrics rouge,quotes,numbers --limit 10
     """
-    from evalkit.pipeline import RunOptions, run_evaluation
-
     with cli_errors():
-        outcome = run_evaluation(RunOptions(
-            gold=gold, systems=systems or [], metrics=metrics, out=out_dir, resume=resume, limit=limit, sample=sample, shard=shard,
-            config=config, use_cache=not no_cache, max_errors=max_errors,
-            progress=not quiet and not as_json and sys.stderr.isatty(), seed=seed, argv=sys.argv[1:],
-            gold_fields=_fields(field), overwrite=overwrite, retry_failed=retry_failed,
-            max_output_chars=max_output_chars))
-        _render(outcome, as_json)
-    _exit_if_a_system_failed(outcome)
+        _check_options(max_errors=max_errors, limit=limit, sample=sample, max_output_chars=max_output_chars)
+        fields = _fields(field)
+        _check_resume(resume, retry_failed, gold=gold, limit=limit, sample=sample, shard=shard, out=out_dir, metrics=metrics, overwrite=overwrite,
+                      max_output_chars=max_output_chars, field=fields)
+        from evalkit.api import evaluate, resume_run
+        from evalkit.config import load_config
+
+        cfg = load_config(config)
+        progress = not quiet and not as_json and sys.stderr.isatty()
+        if resume is not None:
+            run_ = resume_run(resume, systems=systems or [], cache=not no_cache, config=cfg, max_errors=max_errors,
+                              progress=progress, retry_failed=retry_failed)
+        else:
+            run_ = evaluate(gold, systems or [], metrics=metrics, out=out_dir or _new_run_dir(cfg), cache=not no_cache,
+                            seed=seed, progress=progress, config=cfg, limit=limit, sample=sample, shard=shard,
+                            max_errors=max_errors, max_output_chars=max_output_chars, overwrite=overwrite, argv=sys.argv[1:], fields=fields)
+        _render(run_, as_json)
+    _exit_if_a_system_failed(run_)
 
 
 def score(
@@ -123,18 +159,20 @@ def score(
 
     Example: evalkit score --run reports/runs/20261125-101500-ab12 --metrics rouge,bertscore
     """
-    from evalkit.pipeline import rescore_run, score_predictions_file
-
     with cli_errors():
+        from evalkit.api import rescore_run
+        from evalkit.api import score as score_predictions
+        from evalkit.config import load_config
         from evalkit.errors import UsageError
 
         if run_dir is not None:
             if gold or predictions or out_dir or overwrite:
                 raise UsageError("--run re-scores a run in place: drop --gold/--predictions/--out/--overwrite")
-            outcome = rescore_run(run_dir, metrics=metrics, config_path=config)
+            run_ = rescore_run(run_dir, metrics, config=load_config(config))
         else:
             if not gold or not predictions:
                 raise UsageError("give --gold and --predictions (or --run DIR to re-score a run)")
-            outcome = score_predictions_file(gold, predictions, metrics=metrics, out=out_dir, config_path=config,
-                                             seed=seed, argv=sys.argv[1:], overwrite=overwrite)
-        _render(outcome, as_json)
+            cfg = load_config(config)
+            run_ = score_predictions(gold, predictions, metrics, out=out_dir or _new_run_dir(cfg), seed=seed, config=cfg,
+                                     overwrite=overwrite, argv=sys.argv[1:])
+        _render(run_, as_json)

@@ -79,6 +79,10 @@ class Metric:
 
     def __init__(self, config: MetricConfig | None = None):
         self.config = config if config is not None else self.Config()
+        #: the name the metric was found under: its entry-point name, or ``package.module:Class``
+        #: when given that way (set by ``build_metric``). It is the family name recorded in the
+        #: run's MetricSpec, so re-scoring and resuming find the same class again.
+        self.family: str = self.name or f"{type(self).__module__}:{type(self).__qualname__}"
 
     def outputs(self) -> list[str]:
         raise NotImplementedError
@@ -100,5 +104,5 @@ class Metric:
     def identity(self) -> MetricSpec:
         """Full configuration, recorded in the manifest (subclasses add library versions)."""
         outputs = self.outputs()
-        return MetricSpec(name=self.name, config=self.config.model_dump(mode="json"), outputs=outputs,
+        return MetricSpec(name=self.family, config=self.config.model_dump(mode="json"), outputs=outputs,
                           headline=self.headline(), directions={o: self.direction(o) for o in outputs})

@@ -99,6 +99,7 @@ class ExtractivenessConfig(MetricConfig):
 class Extractiveness(Metric):
     name = "extractiveness"
     Config = ExtractivenessConfig
+    config: ExtractivenessConfig
     #: descriptive: more copying or fewer words is neither better nor worse
     directions = dict.fromkeys(("summary_words", "compression", "novel_1gram", "novel_2gram", "novel_3gram",
                                 "coverage", "density"), "none")

@@ -57,6 +57,7 @@ class NumberFidelityConfig(MetricConfig):
 class NumberFidelity(Metric):
     name = "numbers"
     Config = NumberFidelityConfig
+    config: NumberFidelityConfig
     directions = {"number_count": "none", "number_unsupported": "lower"}
 
     def outputs(self) -> list[str]:

@@ -42,6 +42,7 @@ class QuoteFidelityConfig(MetricConfig):
 class QuoteFidelity(Metric):
     name = "quotes"
     Config = QuoteFidelityConfig
+    config: QuoteFidelityConfig
     directions = {"quote_count": "none", "quote_altered": "lower", "quote_not_found": "lower"}
 
     def outputs(self) -> list[str]:
@@ -99,7 +100,8 @@ class QuoteFidelity(Metric):
             "quote_altered": float(counts["altered"]),
             "quote_not_found": float(counts["not_found"]),
         }
-        detail = {"quotes": rows, "counts": {**counts, "short": sum(1 for r in rows if not r["counted"])}} if rows else None
+        detail: dict[str, Any] | None = (
+            {"quotes": rows, "counts": {**counts, "short": sum(1 for r in rows if not r["counted"])}} if rows else None)
         return ItemScore(values=values, detail=detail)
 
     def identity(self) -> MetricSpec:

@@ -1,13 +1,18 @@
-"""Finding metrics (entry points ``evalkit.metrics``) and building them from their config.
+"""Finding metrics (entry points ``evalkit.metrics``, or ``package.module:Class``) and building
+them from their config.
 
 ``--metrics`` takes families (``rouge,quotes``), single outputs (``rouge1,rougeLsum``: the
-family is built and only those outputs kept) and options (``rouge:tokenizer=unicode``).
+family is built and only those outputs kept), options (``rouge:tokenizer=unicode``) and
+ad-hoc classes, with options too (``mypkg.mod:MyMetric``, ``mypkg.mod:MyMetric:threshold=0.3``),
+found by the loader backends use (:mod:`evalkit.plugins`). A single output is looked up in
+the installed families, then in the ``package.module:Class`` families the config's
+``[metrics."mypkg.mod:MyMetric"]`` tables or the same ``--metrics`` text name.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -16,7 +21,7 @@ from pydantic import ValidationError
 from evalkit.backends.registry import format_validation_error
 from evalkit.errors import UsageError
 from evalkit.metrics.base import Metric
-from evalkit.plugins import discover, load_named, require_installed
+from evalkit.plugins import discover, is_object_ref, load_named, require_installed, split_ref
 
 GROUP = "evalkit.metrics"
 #: the metrics `evalkit run` uses when none are named: cheap, no model (bertscore, keypoints load one)
@@ -43,6 +48,8 @@ def available_metrics() -> dict[str, type[Metric]]:
 
 
 def build_metric(family: str, options: Mapping[str, Any] | None = None) -> Metric:
+    """The metric registered as ``family`` (or the ``package.module:Class`` it names), built
+    from validated options; its ``family`` is that name, recorded in the run's MetricSpec."""
     cls = metric_class(family)
     require_installed(cls, "metric", family)
     try:
@@ -50,17 +57,24 @@ def build_metric(family: str, options: Mapping[str, Any] | None = None) -> Metri
     except ValidationError as e:
         known = ", ".join(cls.Config.model_fields) or "(none)"
         raise UsageError(f"bad options for metric {family!r}: {format_validation_error(e)} (known options: {known})") from None
-    return cls(config)
+    metric = cls(config)
+    metric.family = family
+    return metric
 
 
 def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None = None) -> list[MetricRequest]:
     """Parse ``--metrics``. ``configured`` holds options from the config file by family."""
     configured = configured or {}
-    families = discover(GROUP)
+    families: list[str] = list(discover(GROUP))
+    items = [t.strip() for t in _ITEM_SPLIT.split(text) if t.strip()]
+    refs = [f for f in configured if is_object_ref(f)] + [split_ref(t)[0] for t in items if is_object_ref(split_ref(t)[0])]
     requests: dict[str, MetricRequest] = {}
-    for raw in [t.strip() for t in _ITEM_SPLIT.split(text) if t.strip()]:
-        head, _, opts_text = raw.partition(":")
-        family, only = (head, None) if head in families else (_family_of_output(head, families), (head,))
+    for raw in items:
+        head, opts_text = split_ref(raw)
+        if head in families or is_object_ref(head):
+            family, only = head, None
+        else:
+            family, only = _family_of_output(head, [*families, *dict.fromkeys(refs)]), (head,)
         options: dict[str, Any] = dict(configured.get(family, {}))
         for pair in [p for p in opts_text.split(",") if p.strip()]:
             if "=" not in pair:
@@ -78,9 +92,15 @@ def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None 
     return list(requests.values())
 
 
-def _family_of_output(output: str, families: Mapping[str, Any]) -> str:
+def _family_of_output(output: str, families: Sequence[str]) -> str:
+    """The family that outputs ``output`` (classes are looked at, not built: no extra needed)."""
     for family in families:
-        if output in build_metric(family).outputs():
+        try:
+            cls = metric_class(family)
+        except UsageError:
+            continue  # a plug-in that does not load is not the one asked for
+        if output in cls().outputs():
             return family
-    known = sorted(families)
-    raise UsageError(f"unknown metric {output!r}; known metrics: {', '.join(known)} (or one of their outputs)")
+    known = sorted(f for f in families if not is_object_ref(f))
+    raise UsageError(f"unknown metric {output!r}; known metrics: {', '.join(known)} (or one of their outputs, "
+                     "or package.module:Class)")

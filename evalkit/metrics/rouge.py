@@ -80,6 +80,7 @@ def _discarded_share(text: str) -> float:
 class Rouge(Metric):
     name = "rouge"
     Config = RougeConfig
+    config: RougeConfig
 
     def outputs(self) -> list[str]:
         return [f"{t}{suffix}" for t in ROUGE_TYPES for suffix in ("", "_p", "_r")]

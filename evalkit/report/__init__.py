@@ -1,6 +1,7 @@
 """Reports: terminal leaderboard (terminal.py), Markdown (markdown.py), HTML (html.py), JUnit (junit.py).
 
-``write_reports`` writes every file report of a finished run into its run directory.
+Every renderer takes a :class:`evalkit.run.Run` (held in memory or read from a run directory)
+and computes no statistics. ``rerender_run`` is ``evalkit report``.
 """
 
 from __future__ import annotations
@@ -8,30 +9,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from evalkit.fsutil import write_text_atomic
-
-if TYPE_CHECKING:  # rundir pulls pandas; report.textsafe must stay importable by `evalkit --help`
-    from evalkit.records import GoldSet, Manifest, RunSummary
-    from evalkit.rundir import RunDir
+if TYPE_CHECKING:  # pandas comes with the run; report.textsafe must stay importable by `evalkit --help`
+    from evalkit.gate import GateReport
+    from evalkit.run import Run
 
 
-def write_reports(rundir: RunDir, *, manifest: Manifest, summary: RunSummary, gold: Optional[GoldSet] = None) -> None:
-    from evalkit.report import markdown
-    from evalkit.report.html import write_run_html
+def write_gate_files(report: GateReport, *, junit: Optional[Path] = None, markdown: Optional[Path] = None) -> list[Path]:
+    """``evalkit gate``'s files: JUnit XML (if asked) and the Markdown summary (if asked; also
+    appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
+    from evalkit.report.junit import write_gate_junit
+    from evalkit.report.markdown import write_gate_markdown
 
-    write_text_atomic(rundir.report_md, markdown.render_run(rundir))
-    write_run_html(rundir, gold=gold)
+    written = []
+    if junit is not None:
+        write_gate_junit(report, Path(junit))
+        written.append(Path(junit))
+    return written + write_gate_markdown(report, Path(markdown) if markdown is not None else None)
 
 
-def rerender_run(rundir: RunDir, *, markdown: Optional[Path] = None, html: Optional[Path] = None,
+def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Path] = None,
                  min_items: Optional[int] = None) -> tuple[list[Path], Optional[str]]:
     """``evalkit report``: store the run's comparisons.json when it is missing, stale or asked for
-    with another ``min_items`` (a note says which), then re-render report.md and report.html."""
+    with another ``min_items`` (a note says which), then re-render report.md and report.html
+    (default: into the run directory)."""
     from evalkit.comparisons import comparisons_path, load_comparisons
-    from evalkit.report.html import write_run_html
-    from evalkit.report.markdown import write_run_markdown
+    from evalkit.rundir import RunDir
 
-    comparisons, note = load_comparisons(rundir, min_items=min_items, store=True)
+    if run.path is None:
+        raise ValueError("rerender_run renders a run directory; use run.to_markdown() / run.to_html()")
+    rundir = RunDir(run.path)
+    comparisons, note = load_comparisons(rundir, run.summary, min_items=min_items, store=True)
+    fresh = run.with_comparisons(comparisons)
     written = [comparisons_path(rundir)] if note else []
-    written += [write_run_markdown(rundir, markdown, comparisons), write_run_html(rundir, html, comparisons=comparisons)]
-    return written, note
+    md, page = Path(markdown) if markdown else rundir.report_md, Path(html) if html else rundir.report_html
+    fresh.to_markdown(md)
+    fresh.to_html(page)
+    return [*written, md, page], note

@@ -39,7 +39,7 @@ class Scale:
         return self.x0 + (v - self.lo) / (self.hi - self.lo) * (self.x1 - self.x0)
 
 
-def nice_domain(values: Sequence[float]) -> tuple[float, float]:
+def nice_domain(values: Sequence[Optional[float]]) -> tuple[float, float]:
     """[0, 1] for values inside it (most scores); otherwise bounds rounded outward to a nice step."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:

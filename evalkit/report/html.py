@@ -17,21 +17,21 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import jinja2
 from markupsafe import Markup
 
 from evalkit.compare import headline_metrics
-from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
-from evalkit.errors import EvalkitError
-from evalkit.fsutil import write_text_atomic
-from evalkit.records import Direction, GoldItem, GoldSet, Manifest, RunComparisons, RunSummary, recorded_direction
+from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
+from evalkit.records import Direction, Prediction, RunComparisons, RunSummary, recorded_direction
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
 from evalkit.report.textsafe import visible_controls
-from evalkit.rundir import RunDir
 from evalkit.stats import error_text, fmt_num, fmt_p
+
+if TYPE_CHECKING:
+    from evalkit.run import Run
 
 #: the significance matrices show every pair up to this many systems (all are in comparisons.json)
 MAX_MATRIX_SYSTEMS = 8
@@ -59,44 +59,14 @@ def script_json(data: Any) -> Markup:
     return Markup(_JSON_CONTROLS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text))
 
 
-def load_report_gold(manifest: Manifest, gold: Optional[GoldSet]) -> tuple[dict[str, GoldItem], list[str]]:
-    """The gold items by id (given, else loaded from the manifest's source) and notes for the reader."""
-    notes: list[str] = []
-    if gold is None:
-        from evalkit.gold import load_gold
+def render_run_html(run: Run) -> str:
+    """The report of a run as one HTML string (articles from the run's gold set).
 
-        try:
-            gold = load_gold(manifest.gold.source)
-        except EvalkitError as e:
-            return {}, [f"Articles are not shown: the gold set could not be loaded ({e})."]
-        if gold.hash != manifest.gold.hash:
-            from evalkit.subset import reselect
-
-            try:  # a run on part of the gold set (--limit, --sample, --shard)
-                part: Optional[GoldSet] = reselect(gold, manifest.selection, limit=manifest.limit)
-            except EvalkitError:
-                part = None
-            if part is not None and part.hash == manifest.gold.hash:
-                gold = part
-            else:
-                notes.append(f"The gold file {manifest.gold.source} has changed since this run "
-                             f"({gold.hash[:19]}… vs {manifest.gold.hash[:19]}…): articles shown may differ.")
-    return gold.by_id(), notes
-
-
-def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
-                    comparisons: Optional[RunComparisons] = None) -> str:
-    """The report of a run directory as one HTML string (``gold`` defaults to the manifest's source).
-
-    ``comparisons``: the run's comparisons.json record (read from the run when not given); every
-    star, ▼ and significance cell comes from it.
+    Every star, ▼ and significance cell comes from the run's comparisons.
     """
-    manifest, summary = rundir.read_manifest(), rundir.read_summary()
-    scores, predictions, details = rundir.read_scores(), rundir.read_predictions(), rundir.read_details()
-    gold_items, notes = load_report_gold(manifest, gold)
-    if comparisons is None:
-        comparisons, note = load_comparisons(rundir, summary, scores)
-        notes += [note] if note else []
+    manifest, summary, comparisons = run.manifest, run.summary, run.comparisons
+    scores, predictions, details = run.scores, run.predictions, run.details
+    gold_items, notes = run.gold_items(), run.gold_notes + run.notes
     systems = list(summary.systems) or list(dict.fromkeys(p.system for p in predictions))
     specs = summary.metrics or manifest.metrics
     present = list(dict.fromkeys(scores["metric"]))
@@ -109,7 +79,7 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
     for system, gid, metric, value in scores[["system", "gold_id", "metric", "value"]].itertuples(index=False):
         item_scores.setdefault(str(gid), {}).setdefault(system, {})[metric] = float(value) if math.isfinite(value) else None
     pred_by_key = {(p.system, p.gold_id): p for p in predictions}
-    det_by_key: dict[tuple[str, str], dict[str, dict]] = {}
+    det_by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for d in details:
         det_by_key.setdefault((d.system, d.gold_id), {})[d.metric] = d.detail
 
@@ -140,13 +110,6 @@ def render_run_html(rundir: RunDir, gold: Optional[GoldSet] = None, *,
     return visible_controls(environment().get_template("report.html.j2").render(**context), bidi=False)
 
 
-def write_run_html(rundir: RunDir, path: Optional[Path] = None, gold: Optional[GoldSet] = None, **kw: Any) -> Path:
-    """Render and write the report (default: the run directory's ``report.html``)."""
-    target = Path(path) if path is not None else rundir.report_html
-    write_text_atomic(target, render_run_html(rundir, gold, **kw))
-    return target
-
-
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
@@ -168,7 +131,7 @@ def leaderboard(summary: RunSummary, systems: Sequence[str], comparisons: RunCom
     return {"rows": rows, "standing": standing, "few": few}
 
 
-def error_lists(predictions, systems: Sequence[str]) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:
+def error_lists(predictions: Sequence[Prediction], systems: Sequence[str]) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:
     """Per system with failures: each distinct error message (as summary.json words it), how
     often, on which items; most frequent first, ties by message (the order of summary.json)."""
     out = []
@@ -194,9 +157,8 @@ def means_chart(summary: RunSummary, systems: Sequence[str], metric: str) -> tup
 def distribution_chart(items: Sequence[ItemView], systems: Sequence[str], metric: str) -> tuple[str, Markup]:
     series = []
     for s in systems:
-        pts = [charts.Point(v.scores[s][metric], v.gold_id, "#" + v.anchor) for v in items
-               if is_finite(v.scores.get(s, {}).get(metric))]
-        series.append((s, pts))
+        values = [(v, v.scores.get(s, {}).get(metric)) for v in items]
+        series.append((s, [charts.Point(x, v.gold_id, "#" + v.anchor) for v, x in values if x is not None and is_finite(x)]))
     return metric, charts.distribution_chart(metric, series)
 
 

@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
+from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
 from evalkit.fsutil import write_text_atomic
 from evalkit.records import MetricComparisons, RunComparisons, RunSummary, recorded_direction
 from evalkit.report.textsafe import visible_controls
-from evalkit.rundir import RunDir
 from evalkit.stats import fmt_num, fmt_p
 
 if TYPE_CHECKING:
     from evalkit.gate import GateReport
+    from evalkit.run import Run
 
 #: up to this many systems the report lists every pairwise comparison (all are in comparisons.json)
 MAX_PAIRWISE_SYSTEMS = 6
@@ -45,12 +45,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> 
 # run report
 # --------------------------------------------------------------------------------------------
 
-def render_run(rundir: RunDir, comparisons: Optional[RunComparisons] = None) -> str:
-    """``report.md`` of a run, from its manifest, summary and comparisons.json."""
-    manifest, summary = rundir.read_manifest(), rundir.read_summary()
-    note = None
-    if comparisons is None:
-        comparisons, note = load_comparisons(rundir, summary)
+def render_run(run: Run) -> str:
+    """``report.md`` of a run, from its manifest, summary and comparisons."""
+    manifest, summary, comparisons = run.manifest, run.summary, run.comparisons
     systems = list(summary.systems)
     metrics = _headline(summary)
 
@@ -90,9 +87,9 @@ def render_run(rundir: RunDir, comparisons: Optional[RunComparisons] = None) -> 
             lines += _pairwise_table(comparisons)
         else:
             n_pairs = len(systems) * (len(systems) - 1) // 2
-            lines.append(f"All {n_pairs} system pairs are in `comparisons.json`; see them with "
-                         f"`evalkit compare {esc(rundir.path)}`.")
-    notes = list(summary.notes) + ([note] if note else [])
+            how = f"`evalkit compare {esc(run.path)}`" if run.path is not None else "`run.compare()`"
+            lines.append(f"All {n_pairs} system pairs are in `comparisons.json`; see them with {how}.")
+    notes = list(summary.notes) + run.notes
     if notes:
         lines += ["", "## Notes", ""] + [f"- {esc(n)}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -147,15 +144,6 @@ def _pairwise_table(comparisons: RunComparisons) -> list[str]:
                          delta, p_txt, f"{p.wins}/{p.ties}/{p.losses}", str(p.n)])
     return _table(["metric", "A", "B", "mean A", "mean B", "Δ [CI]", "p (Holm)", "W/T/L", "n"], rows,
                   "lllrrrrrr") + ["", f"✱ significant at α = {comparisons.alpha:g} after correction."]
-
-
-def write_run_markdown(rundir: RunDir, path: Path | str | None = None,
-                       comparisons: Optional[RunComparisons] = None) -> Path:
-    """Re-render a run's Markdown report (default: ``<run>/report.md``)."""
-    target = Path(path) if path is not None else rundir.report_md
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(target, render_run(rundir, comparisons))
-    return target
 
 
 # --------------------------------------------------------------------------------------------

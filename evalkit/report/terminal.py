@@ -8,16 +8,18 @@ comparisons.json (see evalkit/comparisons.py). All user text is escaped for Rich
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.comparisons import NOT_RECORDED, load_comparisons, too_few_n, too_few_text
+from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
 from evalkit.records import MetricStat, RunComparisons, RunSummary, recorded_direction
 from evalkit.report.textsafe import rich_safe, visible_controls
-from evalkit.rundir import RunDir
+
+if TYPE_CHECKING:
+    from evalkit.run import Run
 
 MARKS = {"best": " ★", "worse": " ▼", "too_few_items": " †", "tied": ""}
 
@@ -110,8 +112,8 @@ def leaderboard_notes(summary: RunSummary, comparisons: Optional[RunComparisons]
     return lines
 
 
-def leaderboard_view(rundir: RunDir, summary: RunSummary, title: Optional[str] = None) -> Group:
-    """The leaderboard and its notes, ready for ``console.print`` (comparisons read from the run)."""
-    comparisons, note = load_comparisons(rundir, summary)
-    notes = leaderboard_notes(summary, comparisons) + ([note] if note else [])
-    return Group(leaderboard_table(summary, comparisons, title), *(Text(visible_controls(n)) for n in notes))
+def leaderboard_view(run: Run, title: Optional[str] = None) -> Group:
+    """The leaderboard of a run and its notes, ready for ``console.print`` (marks from its comparisons)."""
+    comparisons = run.comparisons
+    notes = leaderboard_notes(run.summary, comparisons) + run.notes
+    return Group(leaderboard_table(run.summary, comparisons, title), *(Text(visible_controls(n)) for n in notes))
