@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -60,6 +60,10 @@ class RunOptions:
     retry_failed: bool = False
     #: a longer backend output is that row's error (default: config, else 200,000)
     max_output_chars: Optional[int] = None
+    #: where backends and metrics run: "local" (this process) or "ray" (see evalkit/executors)
+    executor: Optional[str] = None
+    #: the Ray cluster to join (else RAY_ADDRESS, else [run] ray_address, else a local instance)
+    ray_address: Optional[str] = None
 
 
 @dataclass
@@ -161,22 +165,28 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 # --- the stages after predictions exist ------------------------------------------------------
 
+#: computes a run's scores: ``(gold, predictions, scorers, source) -> ScoringResult``
+ScoringFn = Callable[[GoldSet, Sequence[Prediction], Sequence[Scorer], str], ScoringResult]
+
+
 def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
                scorers: Sequence[Scorer], *, keep: Optional[ScoringResult] = None,
-               min_items: int = 10) -> RunOutcome:
+               min_items: int = 10, scoring: Optional[ScoringFn] = None) -> RunOutcome:
     """Score, summarise and report a run whose predictions are complete.
 
     Order: manifest marked incomplete (with the metrics about to be written) → scores →
     details → summary → comparisons → reports → manifest marked complete, last. ``keep``: scores of other
     metrics to keep beside the new ones (``score --run --metrics``; see rescore.py).
     ``min_items``: fewer shared items than this and a comparison is "too few items".
+    ``scoring``: computes the scores instead of ``score_predictions`` here (the Ray executor
+    scores on workers; ``evalkit merge`` assembles the shards' scores, see merge.py).
     """
     from evalkit.comparisons import write_comparisons
     from evalkit.report import write_reports
     from evalkit.rescore import merge_scoring
     from evalkit.stats import summarize_run
 
-    scored: ScoringResult = score_predictions(gold, predictions, scorers, source=str(rundir.predictions_path))
+    scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, str(rundir.predictions_path))
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
@@ -193,6 +203,11 @@ def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: l
     return RunOutcome(rundir, manifest, summary, [*scored.warnings, *row_warnings(predictions)], list(predictions))
 
 
+def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
+                source: str) -> ScoringResult:
+    return score_predictions(gold, predictions, scorers, source=source)
+
+
 # --- evalkit run -----------------------------------------------------------------------------
 
 def run_evaluation(opts: RunOptions) -> RunOutcome:
@@ -201,14 +216,16 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
     Everything a user can get wrong (options, config, gold file, systems, metrics, the
     output place) is checked before the run directory is created or anything written.
     """
+    from evalkit.executors import open_executor
     from evalkit.runner import DEFAULT_MAX_OUTPUT_CHARS, default_cache, run_built
 
     validate_run_options(opts)
     config = load_config(opts.config)
+    executor = open_executor(opts.executor, address=opts.ray_address, config=config)
     if opts.resume is not None:
         from evalkit.resume import resume_run
 
-        return resume_run(opts, config)
+        return resume_run(opts, config, executor)
     seed = opts.seed if opts.seed is not None else config.run.seed
     gold, selection = subset.select(
         load_gold(opts.gold or config.run.gold or default_gold_path(), fields=opts.gold_fields),
@@ -221,6 +238,7 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
     with ExitStack() as stack:
         built = build_systems(specs)
         stack.callback(close_systems, built)
+        stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
         rundir = RunDir.create(out)
         stack.enter_context(rundir.lock())
         check_new_location(out, overwrite=opts.overwrite, locked=True)  # nobody slipped in meanwhile
@@ -238,12 +256,13 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
         cache = default_cache() if opts.use_cache else None
         try:
             predictions = run_built(gold, built, rundir, cache=cache, max_errors=opts.max_errors,
-                                    progress=opts.progress, max_output_chars=max_output_chars)
+                                    progress=opts.progress, max_output_chars=max_output_chars, executor=executor)
         finally:
             if cache is not None:
                 cache.close()
         close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
+        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items,
+                          scoring=executor.score_predictions)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -15,6 +15,7 @@ of these has it, resuming is refused with the option to supply.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from evalkit.backends import parse_system
 from evalkit.config import Config
@@ -25,10 +26,15 @@ from evalkit.records import Manifest, SystemSpec
 from evalkit.redact import is_redacted, redact_value
 from evalkit.rundir import RunDir
 
+if TYPE_CHECKING:
+    from evalkit.executors import Executor
 
-def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
+
+def resume_run(opts: RunOptions, config: Config, executor: Executor | None = None) -> RunOutcome:
+    from evalkit.executors.local import LocalExecutor
     from evalkit.runner import default_cache, run_built
 
+    executor = executor or LocalExecutor()
     assert opts.resume is not None
     rundir = RunDir.open(opts.resume, require_complete=False)
     with rundir.lock():
@@ -45,19 +51,22 @@ def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
         built = build_systems(specs)
         try:
             check_systems(manifest, built)
-            manifest.complete = False
-            rundir.write_manifest(manifest)
-            cache = default_cache() if opts.use_cache else None
-            try:
-                predictions = run_built(gold, built, rundir, cache=cache, max_errors=opts.max_errors,
-                                        progress=opts.progress, retry_failed=opts.retry_failed,
-                                        max_output_chars=manifest.identity.max_output_chars)
-            finally:
-                if cache is not None:
-                    cache.close()
+            with executor:  # Ray: joins or starts the cluster before anything is written
+                manifest.complete = False
+                rundir.write_manifest(manifest)
+                cache = default_cache() if opts.use_cache else None
+                try:
+                    predictions = run_built(gold, built, rundir, cache=cache, max_errors=opts.max_errors,
+                                            progress=opts.progress, retry_failed=opts.retry_failed,
+                                            max_output_chars=manifest.identity.max_output_chars, executor=executor)
+                finally:
+                    if cache is not None:
+                        cache.close()
+                close_systems(built)  # models unloaded before the metrics load theirs
+                return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items,
+                                  scoring=executor.score_predictions)
         finally:
             close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
 
 
 def check_systems(manifest: Manifest, built: Sequence[BuiltSystem]) -> None:

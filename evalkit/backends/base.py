@@ -79,6 +79,10 @@ class Backend:
     concurrency: int = 1
     #: the GoldItem fields the backend reads; only these enter the cache key (default: all)
     reads: ClassVar[tuple[str, ...]] = ALL_ITEM_FIELDS
+    #: loads a model it keeps between calls: on a Ray cluster (``--executor ray``) it runs in
+    #: actors, one model load per worker (and a GPU each where the cluster has them),
+    #: instead of one task per row
+    holds_model: ClassVar[bool] = False
 
     def __init__(self, options: BackendOptions | None = None):
         self.options = options if options is not None else self.Options()

@@ -79,6 +79,8 @@ def run(
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Use only the first N gold items.")] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", help="Use a seeded random sample of N gold items (--seed S; the same items whatever the file order).")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard I of N (I/N, numbered 0..N-1; balanced by article length) — merge the shards with evalkit merge.")] = None,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="Where backends and metrics run: local (this process; default, or \\[run] executor) or ray (a Ray cluster; needs the \\[ray] extra).")] = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: the cluster to join (default: RAY_ADDRESS, else \\[run] ray_address, else a local Ray instance started for the run).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend; do not read or write the prediction cache.")] = False,
     max_errors: Annotated[Optional[int], typer.Option("--max-errors", help="Abort once this many rows have failed.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -101,7 +103,7 @@ def run(
             config=config, use_cache=not no_cache, max_errors=max_errors,
             progress=not quiet and not as_json and sys.stderr.isatty(), seed=seed, argv=sys.argv[1:],
             gold_fields=_fields(field), overwrite=overwrite, retry_failed=retry_failed,
-            max_output_chars=max_output_chars))
+            max_output_chars=max_output_chars, executor=executor, ray_address=ray_address))
         _render(outcome, as_json)
     _exit_if_a_system_failed(outcome)
 

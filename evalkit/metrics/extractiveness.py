@@ -98,6 +98,7 @@ class ExtractivenessConfig(MetricConfig):
 
 class Extractiveness(Metric):
     name = "extractiveness"
+    item_local = True
     Config = ExtractivenessConfig
     #: descriptive: more copying or fewer words is neither better nor worse
     directions = dict.fromkeys(("summary_words", "compression", "novel_1gram", "novel_2gram", "novel_3gram",

@@ -78,6 +78,7 @@ def _discarded_share(text: str) -> float:
 
 class Rouge(Metric):
     name = "rouge"
+    item_local = True
     Config = RougeConfig
 
     def outputs(self) -> list[str]:
