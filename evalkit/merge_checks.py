@@ -103,7 +103,7 @@ def load_shards(paths: Sequence[Path]) -> list[Shard]:
             raise fail(f"{label} was written by an evalkit that did not record the run's identity; run it again")
         shards.append(Shard(label, rundir, manifest, summary))
     if all(s.manifest.selection is not None and s.manifest.selection.method == "shard" for s in shards):
-        shards.sort(key=lambda s: s.manifest.selection.shard_index if s.manifest.selection else 0)
+        shards.sort(key=lambda s: (s.manifest.selection.shard_index or 0) if s.manifest.selection else 0)
     return shards
 
 

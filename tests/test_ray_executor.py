@@ -59,9 +59,14 @@ def work(tmp_path, monkeypatch):
     return tmp_path
 
 
-def slow_system(work: Path, delay: float) -> str:
+def slow_run(work: Path, delay: float) -> list[object]:
+    """The arguments of a run of the slow command over 8 items, after running it locally (work/local/run)."""
     (work / "slow.py").write_text(SLOW)
-    return f"slow=command:cmd={sys.executable} {work / 'slow.py'} {delay}"
+    args: list[object] = ["run", "--gold", write_gold(work / "gold.jsonl", 8), "-s",
+                          f"slow=command:cmd={sys.executable} {work / 'slow.py'} {delay}", "--no-cache", "--quiet"]
+    code, output = evalkit(*args, "--out", work / "local" / "run")
+    assert code == 0, output
+    return args
 
 
 def calls(work: Path) -> list[tuple[str, int]]:
@@ -70,7 +75,7 @@ def calls(work: Path) -> list[tuple[str, int]]:
     return [(i, int(p)) for i, p in (line.split() for line in lines if line.strip())]
 
 
-def test_a_ray_run_equals_the_local_run_byte_for_byte(cluster, work, tiny_models, monkeypatch):  # noqa: F811
+def test_a_ray_run_equals_the_local_run_byte_for_byte(cluster, work, tiny_models, monkeypatch):
     gold = write_gold(work / "gold.jsonl", 9, foreign=True)
     bert = build_tiny_bert(work / "bert")
     args = ["run", "--gold", gold, "-s", "lead", "-s", "textrank", "-s",
@@ -91,11 +96,7 @@ def test_a_ray_run_equals_the_local_run_byte_for_byte(cluster, work, tiny_models
 
 
 def test_a_killed_worker_loses_nothing_and_duplicates_nothing(cluster, work):
-    gold = write_gold(work / "gold.jsonl", 8)
-    system = slow_system(work, 0.8)
-    args = ["run", "--gold", gold, "-s", system, "--no-cache", "--quiet"]
-    code, output = evalkit(*args, "--out", work / "local" / "run")
-    assert code == 0, output
+    args = slow_run(work, 0.8)
     (work / "calls.log").unlink()
     killed: list[tuple[str, int]] = []
     out = work / "ray" / "run"
@@ -128,11 +129,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(cluster, work):
 
 
 def test_a_killed_driver_resumes_with_the_journal(cluster, work):
-    gold = write_gold(work / "gold.jsonl", 8)
-    system = slow_system(work, 0.5)
-    args = ["run", "--gold", gold, "-s", system, "--no-cache", "--quiet"]
-    code, output = evalkit(*args, "--out", work / "local" / "run")
-    assert code == 0, output
+    args = slow_run(work, 0.5)
     out = work / "ray" / "run"
     driver = subprocess.Popen([sys.executable, "-m", "evalkit", *map(str, args), "--out", str(out), "--executor", "ray",
                                "--ray-address", cluster], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
