@@ -105,7 +105,7 @@ def per_row_overhead(rows: int) -> dict[str, float]:
     [system] = build_systems([SystemSpec(name="lead1", backend="lead", options={"k": 1})])
     got: list[str] = []
 
-    def finish(item, output, error, latency) -> None:  # noqa: ANN001 - the executor's callback
+    def finish(item, output, error, latency) -> None:
         got.append(item.id)
 
     t0 = time.perf_counter()

@@ -69,6 +69,8 @@ class RayExecutor(Executor):
 
         if not ray.is_initialized():
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            if self.address:
+                reachable(self.address)
             options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
             if not self.address:
                 options["include_dashboard"] = False
@@ -211,6 +213,33 @@ class RayExecutor(Executor):
             if actor is not None:
                 ray.kill(actor)
         return assemble(scorers, [parts[id(s)] for s in scorers])
+
+
+#: seconds to wait for a cluster's address to answer before Ray is asked to join it (Ray itself
+#: retries an unreachable address for minutes)
+CONNECT_TIMEOUT_S = 10.0
+
+
+def reachable(address: str) -> None:
+    """Refuse, in one line, a cluster address nothing listens on (``host:port`` or ``ray://host:port``)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise UsageError(f"--ray-address {address!r}: use HOST:PORT (the head node's GCS, e.g. 10.0.0.5:6379), "
+                         f"ray://HOST:PORT (Ray Client) or auto")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise UsageError(f"--executor ray: nothing answers at {address} ({e.strerror or type(e).__name__}); "
+                         f"is the Ray cluster up? (ray status on its head node)") from None
 
 
 def _get(refs: list[Any]) -> list[Any]:
