@@ -238,10 +238,10 @@ class Manifest(Record):
     git_commit: Optional[str] = None
     argv: list[str] = Field(default_factory=list)
     identity: Optional[RunIdentity] = None
-    complete: Optional[bool] = None
     #: a merged run (``evalkit merge``): the shard runs it was made from, in shard order; it holds
     #: the whole gold set (``selection`` None), like the same run made in one piece
     merged_from: Optional[list[MergedShard]] = None
+    complete: Optional[bool] = None
 
 
 class MetricStat(Record):
