@@ -128,7 +128,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(cluster, work):
     assert differing(work / "local" / "run", out) == []
 
 
-def test_a_killed_driver_resumes_with_the_journal(cluster, work):
+def test_a_killed_driver_resumes_with_the_journal_and_the_cache_is_read_on_the_driver(cluster, work):
     args = slow_run(work, 0.5)
     out = work / "ray" / "run"
     driver = subprocess.Popen([sys.executable, "-m", "evalkit", *map(str, args), "--out", str(out), "--executor", "ray",
@@ -152,3 +152,12 @@ def test_a_killed_driver_resumes_with_the_journal(cluster, work):
     starts = Counter(i for i, _ in calls(work))
     assert all(starts[gold_id] == 2 for _, gold_id in had)  # once locally, once on Ray: never redone
     assert differing(work / "local" / "run", out) == []
+
+    # the driver looks every row up in the cache before dispatching: a cached rerun sends no row to Ray
+    cached_args = [a for a in args if a != "--no-cache"]
+    for name in ("fill", "cached"):
+        before = len(calls(work))
+        code, output = evalkit(*cached_args, "--out", work / name, "--executor", "ray")
+        assert code == 0, output
+    assert len(calls(work)) == before
+    assert json.loads((work / "cached" / "summary.json").read_text())["systems"]["slow"]["cached"] == 8
