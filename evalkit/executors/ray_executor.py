@@ -249,6 +249,10 @@ def _get(refs: list[Any]) -> list[Any]:
         return list(ray.get(refs)) if refs else []
     except ray.exceptions.RayTaskError as e:
         raise _cause(e) from None
+    except ray.exceptions.RayError as e:  # a scoring worker lost more than MAX_RETRIES times
+        raise UsageError(f"the Ray workers scoring this run were lost ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); the predictions are kept: finish the run "
+                         f"with evalkit run --resume RUN_DIR") from None
 
 
 def _cause(error: Any) -> BaseException:
