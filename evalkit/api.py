@@ -78,7 +78,7 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
              sample: Optional[int] = None, shard: Optional[str] = None,
              max_errors: Optional[int] = None, max_output_chars: Optional[int] = None, overwrite: bool = False,
              min_items: Optional[int] = None, fields: Optional[Mapping[str, str]] = None,
-             argv: Sequence[str] = ()) -> Run:
+             argv: Sequence[str] = (), executor: Optional[str] = None, ray_address: Optional[str] = None) -> Run:
     """Run ``systems`` over ``gold``, score them with ``metrics``: a :class:`~evalkit.run.Run`.
 
     ``systems``: ``{"name": spec}`` where spec is a spec string (``"lead:k=3"``, ``"openai:model=..."``,
@@ -99,8 +99,11 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
     mapped to other columns (``{"key_points": "highlights"}``); ``max_errors``: stop after that
     many failed rows; ``max_output_chars``: a longer output is that row's error; ``min_items``:
     pairs sharing fewer items are "too few items to compare". ``argv`` is recorded in the
-    manifest (the command line that made the run).
+    manifest (the command line that made the run). ``executor``: ``"local"`` (this process, the
+    default) or ``"ray"`` (the ``[ray]`` extra; ``ray_address``, else ``$RAY_ADDRESS``, else
+    ``[run] ray_address``, else a local Ray instance; see docs/scale-out.md).
     """
+    from evalkit.executors import open_executor
     from evalkit.gold import default_gold_path
     from evalkit.pipeline import DEFAULT_SYSTEMS, RunSettings, new_run
     from evalkit.runner import DEFAULT_MAX_OUTPUT_CHARS
@@ -122,7 +125,8 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
         out=Path(out) if out is not None else None, overwrite=overwrite, max_errors=max_errors, progress=progress,
         seed=seed, limit=limit, selection=selection, argv=list(argv),
         max_output_chars=max_output_chars or cfg.run.max_output_chars or DEFAULT_MAX_OUTPUT_CHARS,
-        min_items=min_items or cfg.stats.min_items)
+        min_items=min_items or cfg.stats.min_items,
+        executor=open_executor(executor, address=ray_address, config=cfg))
     store, owned = _cache(cache)
     try:
         settings.cache = store
@@ -179,12 +183,14 @@ def rescore_run(path: Union[str, Path], metrics: MetricsLike = None, *, config: 
 
 def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLike = None,
            config: ConfigLike = None, max_errors: Optional[int] = None, progress: bool = False,
-           retry_failed: bool = False) -> Run:
+           retry_failed: bool = False, executor: Optional[str] = None, ray_address: Optional[str] = None) -> Run:
     """Finish an interrupted run directory (``evalkit run --resume``), only if it is the same run.
 
     ``systems``: spec strings that supply a system's secrets again, or Backend instances /
     functions the run was made with, by name. ``retry_failed``: redo the failed rows.
+    ``executor``/``ray_address``: as in :func:`evaluate`.
     """
+    from evalkit.executors import open_executor
     from evalkit.resume import resume_run as resume_dir
 
     cfg = _config(config)
@@ -201,7 +207,8 @@ def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: Cach
     store, owned = _cache(cache)
     try:
         return resume_dir(path, cfg, systems=texts, backends=backends, cache=store, max_errors=max_errors,
-                          progress=progress, retry_failed=retry_failed)
+                          progress=progress, retry_failed=retry_failed,
+                          executor=open_executor(executor, address=ray_address, config=cfg))
     finally:
         if owned and store is not None:
             store.close()

@@ -5,6 +5,7 @@
     systems = ["lead", "textrank", "oracle"]
     metrics = "rouge,quotes,numbers"
     max_output_chars = 200000  # a longer backend output is that row's error
+    executor = "local"         # or "ray": rows and metrics on a Ray cluster (docs/scale-out.md)
 
     [systems.llama]            # a named system: -s llama
     backend = "openai"
@@ -51,6 +52,10 @@ class RunDefaults(BaseModel):
     seed: int = 0
     #: a backend output longer than this is recorded as the row's error (default 200,000)
     max_output_chars: Optional[int] = Field(default=None, ge=1)
+    #: where backends and metrics run: "local" (default) or "ray" (the [ray] extra; see docs/scale-out.md)
+    executor: Optional[str] = None
+    #: the Ray cluster to join with executor = "ray" (RAY_ADDRESS and --ray-address win over it)
+    ray_address: Optional[str] = None
 
 
 class StatsDefaults(BaseModel):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -40,6 +40,7 @@ from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predicti
 
 if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
+    from evalkit.executors import Executor
     from evalkit.run import Run
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
@@ -99,13 +100,20 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 # --- the stages after predictions exist ------------------------------------------------------
 
+#: computes a run's scores: ``(gold, predictions, scorers, source) -> ScoringResult``
+ScoringFn = Callable[[GoldSet, Sequence[Prediction], Sequence[Scorer], str], ScoringResult]
+
+
 def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *,
-               keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None) -> Run:
+               keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None,
+               scoring: Optional[ScoringFn] = None) -> Run:
     """Score, summarise and compare a run whose predictions are complete, into a ``Run``;
     written into ``rundir`` when there is one (``write_run``: the manifest's completion last).
 
     ``keep``: scores of other metrics to keep beside the new ones (``score --run --metrics``;
     see rescore.py). ``min_items``: fewer shared items than this and a comparison is "too few items".
+    ``scoring``: computes the scores instead of ``score_predictions`` here (the Ray executor
+    scores on workers; ``evalkit merge`` assembles the shards' scores, see merge.py).
     """
     from evalkit.comparisons import compute_comparisons
     from evalkit.rescore import merge_scoring
@@ -113,7 +121,7 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     from evalkit.stats import summarize_run
 
     source = str(rundir.predictions_path) if rundir is not None else "predictions"
-    scored: ScoringResult = score_predictions(gold, predictions, scorers, source=source)
+    scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source)
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
@@ -128,6 +136,11 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     else:
         manifest.complete = True
     return run
+
+
+def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
+                source: str) -> ScoringResult:
+    return score_predictions(gold, predictions, scorers, source=source)
 
 
 # --- a new run -------------------------------------------------------------------------------
@@ -152,6 +165,8 @@ class RunSettings:
     argv: Sequence[str] = ()
     max_output_chars: int = 200_000
     min_items: int = 10
+    #: where backends and metrics run (None: this process; see evalkit/executors)
+    executor: Optional[Executor] = None
 
 
 def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer], settings: RunSettings,
@@ -161,14 +176,17 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
     ``backends``: systems given as built backends (Backend instances, functions), by name; the
     others are built from their spec. The output place is checked before anything is built.
     """
+    from evalkit.executors.local import LocalExecutor
     from evalkit.runner import run_built
 
+    executor = settings.executor or LocalExecutor()
     out = settings.out
     if out is not None:
         check_new_location(out, overwrite=settings.overwrite)
     with ExitStack() as stack:
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
+        stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
         rundir: Optional[RunDir] = None
         if out is not None:
             rundir = RunDir.create(out)
@@ -190,9 +208,10 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
             rundir.write_manifest(manifest)
         predictions = run_built(gold, built, rundir if rundir is not None else MemoryJournal(), cache=settings.cache,
                                 max_errors=settings.max_errors, progress=settings.progress,
-                                max_output_chars=settings.max_output_chars)
-        close_systems(built)
-        return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir)
+                                max_output_chars=settings.max_output_chars, executor=executor)
+        close_systems(built)  # models unloaded before the metrics load theirs
+        return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir,
+                          scoring=executor.score_predictions)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -177,6 +177,18 @@ class GoldSelection(Record):
     shard_count: Optional[int] = None
 
 
+class MergedShard(Record):
+    """One of the runs a merged run was made from (``evalkit merge``; see merge.py)."""
+
+    path: str
+    run_id: str
+    created: str
+    items: int
+    shard_index: Optional[int] = None
+    shard_count: Optional[int] = None
+    git_commit: Optional[str] = None
+
+
 class SystemIdentity(Record):
     """What determines one system's outputs, and its digest.
 
@@ -226,6 +238,9 @@ class Manifest(Record):
     git_commit: Optional[str] = None
     argv: list[str] = Field(default_factory=list)
     identity: Optional[RunIdentity] = None
+    #: a merged run (``evalkit merge``): the shard runs it was made from, in shard order; it holds
+    #: the whole gold set (``selection`` None), like the same run made in one piece
+    merged_from: Optional[list[MergedShard]] = None
     complete: Optional[bool] = None
 
 

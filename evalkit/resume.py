@@ -29,17 +29,22 @@ from evalkit.rundir import RunDir
 
 if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
+    from evalkit.executors import Executor
     from evalkit.run import Run
 
 
 def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
                backends: Optional[Mapping[str, Backend]] = None, cache: Optional[PredictionCache] = None,
-               max_errors: Optional[int] = None, progress: bool = False, retry_failed: bool = False) -> Run:
+               max_errors: Optional[int] = None, progress: bool = False, retry_failed: bool = False,
+               executor: Optional[Executor] = None) -> Run:
     """Finish the run in directory ``path`` (see the module doc). ``systems``: ``-s`` texts that
     re-supply secrets; ``backends``: systems given again as built backends (a Backend instance
-    or a function the run was made with), by name."""
+    or a function the run was made with), by name. ``executor``: where backends and metrics run
+    (default: this process)."""
+    from evalkit.executors.local import LocalExecutor
     from evalkit.runner import run_built
 
+    executor = executor or LocalExecutor()
     rundir = RunDir.open(path, require_complete=False)
     backends = dict(backends or {})
     with rundir.lock():
@@ -59,13 +64,17 @@ def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
         built = build_systems(specs, backends)
         try:
             check_systems(manifest, built)
-            manifest.complete = False
-            rundir.write_manifest(manifest)
-            predictions = run_built(gold, built, rundir, cache=cache, max_errors=max_errors, progress=progress,
-                                    retry_failed=retry_failed, max_output_chars=manifest.identity.max_output_chars)
+            with executor:  # Ray: joins or starts the cluster before anything is written
+                manifest.complete = False
+                rundir.write_manifest(manifest)
+                predictions = run_built(gold, built, rundir, cache=cache, max_errors=max_errors, progress=progress,
+                                        retry_failed=retry_failed, max_output_chars=manifest.identity.max_output_chars,
+                                        executor=executor)
+                close_systems(built)  # models unloaded before the metrics load theirs
+                return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items,
+                                  rundir=rundir, scoring=executor.score_predictions)
         finally:
             close_systems(built)
-        return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items, rundir=rundir)
 
 
 def check_systems(manifest: Manifest, built: Sequence[BuiltSystem]) -> None:

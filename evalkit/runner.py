@@ -1,24 +1,21 @@
 """The runner: one ``Prediction`` per (system, gold item), produced once and never lost.
 
 For each system, the items not yet in the run's journal are looked up in the prediction
-cache; the misses go to the backend: in ``summarize_batch`` chunks when it batches
-(``batch_size > 1``), through ``asummarize`` with ``concurrency`` items in flight when it is
-async, else one by one. A failing row (``BackendError`` or any other exception from the
-backend) is recorded with its error and the run goes on; an ``EvalkitError`` (bad
-configuration, a missing model) stops the run, since every row would fail the same way.
-Every finished row is appended to the run's journal at once: ``predictions.jsonl``, flushed,
+cache; the misses go to the run's executor (evalkit/executors: this process by default, a
+Ray cluster with ``--executor ray``), which hands each finished row back here. A failing
+row (``BackendError`` or any other exception from the backend) is recorded with its error
+and the run goes on; an ``EvalkitError`` (bad configuration, a missing model) stops the run,
+since every row would fail the same way. Every finished row is appended to the run's
+journal at once, here on the driver whatever the executor: ``predictions.jsonl``, flushed,
 so ``--resume`` continues a killed run without redoing or duplicating a row; or a list in
 memory for a run nobody asked to write (``evalkit.evaluate(..., out=None)``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, Union
+from typing import Any, Optional, Union
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evalkit.backends.base import Completion
 from evalkit.cache import PredictionCache, cache_key, default_cache
 from evalkit.errors import BackendError, EvalkitError, UsageError
+from evalkit.executors import Executor
 from evalkit.identity import BuiltSystem, build_systems, close_systems
 from evalkit.journal import PredictionJournal
 from evalkit.records import GoldItem, GoldSet, Prediction, SystemSpec, Usage
@@ -53,7 +51,6 @@ class _Tally:
 
 #: where the rows go: a run directory (its predictions.jsonl) or a journal object (in memory)
 Target = Union[RunDir, PredictionJournal]
-T = TypeVar("T")
 
 
 def run_systems(gold: GoldSet, systems: list[SystemSpec], target: Target, *, cache: PredictionCache | None,
@@ -78,6 +75,7 @@ def run_built(
     retry_failed: bool = False,
     console: Console | None = None,
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    executor: Executor | None = None,
 ) -> list[Prediction]:
     """Produce one Prediction per (system, item), in (system order, gold order).
 
@@ -89,12 +87,17 @@ def run_built(
     refused (a run directory has one identity). ``cache=None`` neither reads nor writes a
     cache (nor does a backend that is not ``cacheable``). ``max_errors`` aborts with
     ``RunAborted`` once that many rows have failed in this call. Progress bars are drawn on a
-    terminal or in a notebook, when ``progress`` is true.
+    terminal or in a notebook, when ``progress`` is true. ``executor`` runs the backends
+    (default: this process, ``LocalExecutor``).
     """
     if max_errors is not None and max_errors < 1:
         raise UsageError("--max-errors must be at least 1")
     if max_output_chars < 1:
         raise UsageError("--max-output-chars must be at least 1")
+    if executor is None:
+        from evalkit.executors.local import LocalExecutor
+
+        executor = LocalExecutor()
     rundir: Optional[RunDir] = None
     journal: PredictionJournal
     if isinstance(target, RunDir):
@@ -134,7 +137,7 @@ def run_built(
                         if max_errors is not None and errors["n"] >= max_errors:
                             raise RunAborted(_aborted(errors["n"], max_errors, row, rundir))
 
-                _run_system(system, todo, journal, cache, on_row, max_output_chars)
+                _run_system(system, todo, journal, cache, on_row, max_output_chars, executor)
     finally:
         journal.close()
     return [done[(s.name, it.id)] for s in systems for it in gold.items]
@@ -178,7 +181,8 @@ def _journaled_rows(journal: PredictionJournal, gold: GoldSet, systems: Sequence
 
 
 def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: PredictionJournal,
-                cache: Optional[PredictionCache], on_row: Callable[[Prediction], None], max_output_chars: int) -> None:
+                cache: Optional[PredictionCache], on_row: Callable[[Prediction], None], max_output_chars: int,
+                executor: Executor) -> None:
     backend = system.backend
     keys: dict[str, str] = {}
     if not getattr(backend, "cacheable", True):
@@ -207,97 +211,8 @@ def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: PredictionJo
                 finish(item, output, None, hit.latency_s or 0.0, cached=True)
                 continue
         misses.append(item)
-    if not misses:
-        return
-    if backend.batch_size > 1:
-        _run_batches(backend, misses, finish)
-    elif backend.is_async:
-        run_coroutine(_run_async(backend, misses, finish))
-    else:
-        for item in misses:
-            t0 = time.perf_counter()
-            result: Any = None
-            error: Optional[BaseException] = None
-            try:
-                result = backend.summarize(item)
-            except EvalkitError:
-                raise
-            except Exception as e:
-                error = e
-            finish(item, result, error, time.perf_counter() - t0)
-
-
-def _run_batches(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
-    size = backend.batch_size
-    for start in range(0, len(items), size):
-        chunk = list(items[start:start + size])
-        t0 = time.perf_counter()
-        try:
-            results: list[Any] = list(backend.summarize_batch(chunk))
-            if len(results) != len(chunk):
-                raise BackendError(f"summarize_batch returned {len(results)} results for {len(chunk)} items")
-        except EvalkitError:
-            raise
-        except Exception as e:
-            results = [e] * len(chunk)
-        each = (time.perf_counter() - t0) / len(chunk)
-        for item, res in zip(chunk, results):
-            if isinstance(res, BaseException):
-                finish(item, None, res, each)
-            else:
-                finish(item, res, None, each)
-
-
-def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(coro)``, also from a thread whose event loop is running (a Jupyter cell):
-    then the coroutine runs on its own loop in a helper thread while this one waits."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = asyncio.run(coro)
-        except BaseException as e:  # re-raised in the caller's thread
-            box["error"] = e
-
-    thread = threading.Thread(target=target, name="evalkit-async-backend")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-async def _run_async(backend: Any, items: Sequence[GoldItem], finish: Callable[..., None]) -> None:
-    """``concurrency`` workers pull items in gold order; each row is recorded as it finishes."""
-    queue = iter(items)
-
-    async def worker() -> None:
-        for item in queue:  # one shared iterator: each item is taken by exactly one worker
-            t0 = time.perf_counter()
-            try:
-                summary, error = await backend.asummarize(item), None
-            except EvalkitError:
-                raise
-            except Exception as e:
-                summary, error = None, e
-            finish(item, summary, error, time.perf_counter() - t0)
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(backend.concurrency, len(items))))]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise
-    finally:
-        aclose = getattr(backend, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    if misses:
+        executor.generate(system, misses, finish)
 
 
 def make_row(gold_id: str, system: str, digest: Optional[str], output: Any, error: Optional[BaseException],
@@ -307,8 +222,7 @@ def make_row(gold_id: str, system: str, digest: Optional[str], output: Any, erro
     base: dict[str, Any] = {"gold_id": gold_id, "system": system, "system_digest": digest,
                             "latency_s": round(latency, 6), "cached": cached}
     if error is not None:
-        msg = str(error) if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
-        msg = redact_text(msg).strip() or type(error).__name__
+        msg = redact_text(error_message(error)).strip() or type(error).__name__
         return Prediction(**base, error=msg if len(msg) <= _MAX_ERROR_CHARS else msg[:_MAX_ERROR_CHARS] + "...")
     meta: dict[str, Any] = {}
     if isinstance(output, Completion):
@@ -324,3 +238,9 @@ def make_row(gold_id: str, system: str, digest: Optional[str], output: Any, erro
     if not text.strip():
         return Prediction(**base, **meta, error="backend returned an empty summary")
     return Prediction(**base, **meta, summary=text, key_points=parse_key_points(text))
+
+
+def error_message(error: BaseException) -> str:
+    """What a failed row records of its exception: a ``BackendError``'s message as is, any
+    other exception with its type name (``ValueError: ...``)."""
+    return str(error) if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"

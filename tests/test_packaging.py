@@ -30,7 +30,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: what a fast command must not import (the speed issue's list, and the extras' libraries)
-SLOW_IMPORTS = ("pandas", "scipy", "pyarrow", "numpy", "torch", "transformers", "datasets", "bert_score")
+SLOW_IMPORTS = ("pandas", "scipy", "pyarrow", "numpy", "torch", "transformers", "datasets", "bert_score", "ray")
 
 # Runs the CLI in a fresh interpreter, then reports the exit code and which top-level modules
 # were imported. ``BLOCK`` names modules to make unimportable (None in sys.modules: what
@@ -66,7 +66,7 @@ def cli(args: list[str], tmp_path: Path, block: tuple[str, ...] = ()) -> tuple[s
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["backends"], ["metrics"], ["gold", "validate"],
                                   ["gold", "validate", str(SHIPPED_GOLD)], ["run", "--help"], ["gate", "--help"],
-                                  ["cache", "stats"]])
+                                  ["merge", "--help"], ["cache", "stats"]])
 def test_fast_commands_import_no_heavy_library(args, tmp_path):
     res, report = cli(args, tmp_path)
     assert report["code"] == 0, res.stderr
@@ -141,6 +141,19 @@ def test_backend_without_its_extra_is_one_line_naming_the_pip_install(tmp_path):
     assert _one_error_line(res) == ("error: backend 'transformers' needs the [transformers] extra "
                                     f"(transformers not installed): pip install '{DIST}[transformers]'")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("how", [["--executor", "ray"], ["--config", "ray.toml"]])
+def test_ray_executor_without_its_extra_is_one_line_naming_the_pip_install(how, tmp_path):
+    (tmp_path / "ray.toml").write_text('[run]\nexecutor = "ray"\n')
+    res, report = cli(["run", "-s", "lead", "--limit", "2", "--out", "out", *how], tmp_path, block=("ray",))
+    assert report["code"] == 2
+    assert _one_error_line(res) == ("error: --executor ray needs the [ray] extra (ray not installed): "
+                                    f"pip install '{DIST}[ray]'")
+    assert not (tmp_path / "out").exists()  # refused before any work
+    res, report = cli(["run", "-s", "lead", "--limit", "2", "--out", "local", "--quiet"], tmp_path, block=("ray",))
+    assert report["code"] == 0, res.stderr  # the core runs without Ray, and never imports it
+    assert "ray" not in report["modules"]
 
 
 def test_hf_gold_without_datasets_is_one_line_naming_the_pip_install(tmp_path):

@@ -82,6 +82,10 @@ class Backend:
     #: False: the prediction cache is neither read nor written for this backend (its identity
     #: cannot capture everything its output depends on, e.g. a Python function's closure)
     cacheable: ClassVar[bool] = True
+    #: loads a model it keeps between calls: on a Ray cluster (``--executor ray``) it runs in
+    #: actors, one model load per worker (and a GPU each where the cluster has them),
+    #: instead of one task per row
+    holds_model: ClassVar[bool] = False
 
     def __init__(self, options: BackendOptions | None = None):
         self.options = options if options is not None else self.Options()

@@ -63,7 +63,7 @@ class FunctionBackend(Backend):
 
     def summarize(self, item: GoldItem) -> Output:
         if self._async:
-            from evalkit.runner import run_coroutine
+            from evalkit.aio import run_coroutine
 
             return cast(Output, run_coroutine(self.fn(item)))
         return cast(Output, self.fn(item))

@@ -51,6 +51,7 @@ class Transformers(Backend):
     name = "transformers"
     requires_extra = "transformers"
     reads = ("article", "title")  # through the prompt template
+    holds_model = True
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     class Options(BackendOptions):

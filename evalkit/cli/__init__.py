@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from evalkit import __version__
-from evalkit.cli import _common, cache, gold, info, judge, meta, run
+from evalkit.cli import _common, cache, gold, info, judge, merge, meta, run
 
 app = typer.Typer(
     name="evalkit",
@@ -45,6 +45,7 @@ def _root(
 
 app.command("run")(run.run)
 app.command("score")(run.score)
+app.command("merge")(merge.merge)
 app.command("backends")(info.backends)
 app.command("metrics")(info.metrics)
 app.command("compare")(judge.compare)

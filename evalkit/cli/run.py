@@ -112,6 +112,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     seed: SeedOpt = None,
     field: FieldOpt = None,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="Where backends and metrics run: local (this process; default, or \\[run] executor) or ray (a Ray cluster; needs the \\[ray] extra).")] = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: the cluster to join (default: RAY_ADDRESS, else \\[run] ray_address, else a local Ray instance started for the run).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run summarizer systems over a gold set, score them and print the leaderboard.
@@ -133,11 +135,13 @@ def run(
         progress = not quiet and not as_json and sys.stderr.isatty()
         if resume is not None:
             run_ = resume_run(resume, systems=systems or [], cache=not no_cache, config=cfg, max_errors=max_errors,
-                              progress=progress, retry_failed=retry_failed)
+                              progress=progress, retry_failed=retry_failed, executor=executor,
+                              ray_address=ray_address)
         else:
             run_ = evaluate(gold, systems or [], metrics=metrics, out=out_dir or _new_run_dir(cfg), cache=not no_cache,
                             seed=seed, progress=progress, config=cfg, limit=limit, sample=sample, shard=shard,
-                            max_errors=max_errors, max_output_chars=max_output_chars, overwrite=overwrite, argv=sys.argv[1:], fields=fields)
+                            max_errors=max_errors, max_output_chars=max_output_chars, overwrite=overwrite, argv=sys.argv[1:], fields=fields,
+                            executor=executor, ray_address=ray_address)
         _render(run_, as_json)
     _exit_if_a_system_failed(run_)
 

@@ -71,6 +71,11 @@ class Metric:
     heavy: ClassVar[bool] = False
     #: the pip extra this metric needs (evalkit.extras), checked before it is built
     requires_extra: ClassVar[Optional[str]] = None
+    #: each pair's result (values, detail) depends on that pair alone, never on the rest of the
+    #: batch: its pairs may be scored in batches on Ray workers or in separate shards and the
+    #: results concatenated (see evalkit/scoring_split.py). False (the safe default): the
+    #: metric is always scored over a run's whole set in one call.
+    item_local: ClassVar[bool] = False
     #: each output's direction: "higher" or "lower" is better, or "none" for a descriptive output
     #: (length, density, counts: shown, never ranked). Outputs not listed are "higher".
     #: Recorded in the metric's spec (manifest.json, summary.json); reports and the gate read

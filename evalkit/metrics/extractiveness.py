@@ -98,6 +98,7 @@ class ExtractivenessConfig(MetricConfig):
 
 class Extractiveness(Metric):
     name = "extractiveness"
+    item_local = True
     Config = ExtractivenessConfig
     config: ExtractivenessConfig
     #: descriptive: more copying or fewer words is neither better nor worse

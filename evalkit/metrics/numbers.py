@@ -56,6 +56,7 @@ class NumberFidelityConfig(MetricConfig):
 
 class NumberFidelity(Metric):
     name = "numbers"
+    item_local = True
     Config = NumberFidelityConfig
     config: NumberFidelityConfig
     directions = {"number_count": "none", "number_unsupported": "lower"}

@@ -41,6 +41,7 @@ class QuoteFidelityConfig(MetricConfig):
 
 class QuoteFidelity(Metric):
     name = "quotes"
+    item_local = True
     Config = QuoteFidelityConfig
     config: QuoteFidelityConfig
     directions = {"quote_count": "none", "quote_altered": "lower", "quote_not_found": "lower"}

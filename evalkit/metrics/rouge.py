@@ -79,6 +79,7 @@ def _discarded_share(text: str) -> float:
 
 class Rouge(Metric):
     name = "rouge"
+    item_local = True
     Config = RougeConfig
     config: RougeConfig
 
