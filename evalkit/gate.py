@@ -32,6 +32,7 @@ Exit codes: 0 all pass, 1 a check failed, 2 usage or input error.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
@@ -42,9 +43,29 @@ from evalkit.baseline import Baseline, load_baseline
 from evalkit.compare import config_differences
 from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import UsageError
-from evalkit.gate_config import BOUNDS, COUNT_METRICS, EPS, Bound, GateConfig, GateRule, Status, parse_gate
-from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunComparisons, RunSummary, recorded_direction
+from evalkit.gate_config import (
+    BOUNDS,
+    COUNT_METRICS,
+    EPS,
+    PSEUDO_METRICS,
+    Bound,
+    GateConfig,
+    GateRule,
+    Status,
+    parse_gate,
+)
+from evalkit.records import (
+    SCHEMA_VERSION,
+    GoldRef,
+    Manifest,
+    Record,
+    RunComparisons,
+    RunSummary,
+    SystemSummary,
+    recorded_direction,
+)
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
+from evalkit.usage import TOKEN_METRICS, USAGE_METRICS, fmt_usage, usage_value
 
 __all__ = ["COUNT_METRICS", "GateCheck", "GateConfig", "GateReport", "GateRule", "GateRules", "evaluate_gate",
            "gate_run", "parse_gate"]
@@ -128,9 +149,11 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if s not in summary.systems:
                 raise UsageError(f"{where}: system {s!r} is not in run {summary.run_id} "
                                  f"(systems: {', '.join(summary.systems)})")
-        if rule.metric not in COUNT_METRICS and rule.metric not in run_metrics:
-            raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r} "
-                             f"(metrics: {', '.join(sorted(run_metrics))}; or errors, error_rate)")
+        if rule.metric not in PSEUDO_METRICS and rule.metric not in run_metrics:
+            close = difflib.get_close_matches(rule.metric, [*run_metrics, *PSEUDO_METRICS], n=1)
+            raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + f" (metrics: {', '.join(sorted(run_metrics))}; or {', '.join(PSEUDO_METRICS)})")
         if rule.max_drop is not None or rule.not_worse_than is not None:
             _require_direction(where, rule, manifest)
         if rule.max_drop is not None:
@@ -231,6 +254,8 @@ def _bound_check(idx: int, metric: str, kind: Bound, threshold: float, system: s
         observed: Optional[float] = float(ss.failed)
     elif metric == "error_rate":
         observed = ss.failed / ss.items if ss.items else None
+    elif metric in USAGE_METRICS:
+        return _usage_check(idx, label, metric, kind, threshold, system, ss)
     else:
         stat = ss.metrics.get(metric)
         observed = stat.mean if stat else None
@@ -253,6 +278,36 @@ def _bound_check(idx: int, metric: str, kind: Bound, threshold: float, system: s
     return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
                      observed=observed, ci_low=ci_low, ci_high=ci_high, n=n, status="pass" if ok else "fail",
                      message=message)
+
+
+def _usage_check(idx: int, label: str, metric: str, kind: Bound, threshold: float, system: str,
+                 ss: SystemSummary) -> GateCheck:
+    """A bound on tokens, latency or cost (summary.json's usage). Unknown: n/a when the system
+    reports no tokens (no model call to bound), fail when its model has no price (a cost cap
+    that cannot be checked must not pass) or the run recorded no usage."""
+    u = ss.usage
+    observed = usage_value(u, metric)
+    shown = fmt_usage(metric, observed)
+    op = ">=" if kind == "min" else "<="
+    common = dict(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
+                  observed=observed, n=(u.rows_with_usage if metric not in ("latency_p50", "latency_p95") else u.rows)
+                  if u else None)
+    if observed is None:
+        if u is None:
+            why, status = "the run records no usage (made by an older evalkit); re-score it with `evalkit score --run`", "fail"
+        elif metric == "cost_usd" and u.unpriced:
+            why, status = f"no price for model {', '.join(u.unpriced)} in [prices] of the config", "fail"
+        elif metric == "cost_usd" and u.rows_with_usage:
+            why, status = "no [prices] table in the config to compute a cost with", "fail"
+        else:
+            why, status = "its backend reports no token usage", "n/a"
+        return GateCheck(**common, status=status, message=f"{system}: {metric} unknown: {why}")
+    ok = observed >= threshold - EPS if kind == "min" else observed <= threshold + EPS
+    over = f"over {u.rows_with_usage} rows with token counts" if metric in ("cost_usd", *TOKEN_METRICS) \
+        else f"over {u.rows} rows"
+    message = (f"{system}: {metric} = {shown} ({over}); required {op} {fmt_usage(metric, threshold)}"
+               + ("" if ok else f" — {'below the floor' if kind == 'min' else 'above the ceiling'}"))
+    return GateCheck(**common, status="pass" if ok else "fail", message=message)
 
 
 def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,

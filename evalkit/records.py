@@ -261,6 +261,40 @@ class ErrorCount(Record):
     count: int
 
 
+class Price(Record):
+    """What a model costs: US dollars per million prompt (``input``) and completion (``output``) tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class SystemUsage(Record):
+    """What a system's calls consumed (see evalkit/usage.py): tokens as the server (or the local
+    tokenizer) counted them, the latency percentiles of its rows, and the cost by the price table."""
+
+    #: rows that returned a summary (latency percentiles are over these)
+    rows: int
+    #: rows that reported token counts (the token totals and the cost are over these)
+    rows_with_usage: int = 0
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    latency_p50: Optional[float] = None  # seconds
+    latency_p95: Optional[float] = None
+    #: US dollars for every row with token counts (cached rows at the usage recorded when they were
+    #: made); None when no row reported tokens or a model has no price (``unpriced``)
+    cost_usd: Optional[float] = None
+    #: the model names the rows were priced under (the server's, else the system's configured model)
+    models: list[str] = Field(default_factory=list)
+    #: models that reported tokens but have no entry in the price table
+    unpriced: list[str] = Field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> Optional[int]:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
 class SystemSummary(Record):
     items: int
     ok: int
@@ -269,6 +303,8 @@ class SystemSummary(Record):
     metrics: dict[str, MetricStat] = Field(default_factory=dict)
     #: the most frequent error messages of the failed rows, most frequent first (ties: by message)
     errors: list[ErrorCount] = Field(default_factory=list)
+    #: tokens, latency percentiles and cost (None: a summary written before usage was recorded)
+    usage: Optional[SystemUsage] = None
 
 
 class RunSummary(Record):
@@ -283,6 +319,11 @@ class RunSummary(Record):
     systems: dict[str, SystemSummary]
     metrics: list[MetricSpec] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    #: which of ``notes`` a reader must not miss (a metric dropped text, outputs were cut...); the
+    #: others are informational (throughput, how work was shared). None: not recorded (older runs)
+    warnings: Optional[list[str]] = None
+    #: the ``[prices]`` entries the costs were computed with (model -> USD per million tokens)
+    prices: dict[str, Price] = Field(default_factory=dict)
 
 
 class ItemDetail(Record):

@@ -7,7 +7,7 @@ counted as failures in the summary, never as zeros.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -17,6 +17,9 @@ from evalkit.errors import InputError
 from evalkit.metrics import Metric, MetricRequest, Pair, ScoringContext, build_metric
 from evalkit.records import GoldItem, GoldSet, ItemDetail, MetricSpec, Prediction
 from evalkit.rundir import SCORE_COLUMNS
+
+#: progress hook: ``on_metric(family, i, n)`` is called before the i-th (0-based) of n metric families is scored
+OnMetric = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -75,11 +78,13 @@ def make_pairs(gold: GoldSet, predictions: Sequence[Prediction], *, source: str 
 
 
 def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
-                context: ScoringContext | None = None) -> ScoringResult:
+                context: ScoringContext | None = None, *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
     context = context or ScoringContext()
     rows: list[tuple[str, str, str, float]] = []
     details: list[ItemDetail] = []
-    for scorer in scorers:
+    for i, scorer in enumerate(scorers):
+        if on_metric is not None:
+            on_metric(scorer.metric.family, i, len(scorers))
         results = scorer.metric.score(pairs, context) if pairs else []
         if len(results) != len(pairs):
             raise RuntimeError(f"metric {scorer.metric.family!r} returned {len(results)} results for {len(pairs)} pairs")
@@ -97,6 +102,6 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
 
 
 def score_predictions(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                      *, source: str = "predictions") -> ScoringResult:
-    """Score every successful prediction with every metric."""
-    return score_pairs(make_pairs(gold, predictions, source=source), scorers)
+                      *, source: str = "predictions", on_metric: Optional[OnMetric] = None) -> ScoringResult:
+    """Score every successful prediction with every metric (``on_metric``: see ``OnMetric``)."""
+    return score_pairs(make_pairs(gold, predictions, source=source), scorers, on_metric=on_metric)

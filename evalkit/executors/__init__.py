@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from evalkit.config import Config
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 __all__ = ["EXECUTORS", "Executor", "Finish", "open_executor"]
 
@@ -59,7 +59,7 @@ class Executor:
         raise NotImplementedError
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions") -> ScoringResult:
+                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
         raise NotImplementedError
 
 

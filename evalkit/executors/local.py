@@ -22,7 +22,7 @@ from evalkit.executors import Executor, Finish
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 
 class LocalExecutor(Executor):
@@ -48,10 +48,10 @@ class LocalExecutor(Executor):
                 finish(item, result, error, time.perf_counter() - t0)
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions") -> ScoringResult:
+                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
         from evalkit.scoring import score_predictions
 
-        return score_predictions(gold, predictions, scorers, source=source)
+        return score_predictions(gold, predictions, scorers, source=source, on_metric=on_metric)
 
 
 def run_batches(backend: Any, items: Sequence[GoldItem], finish: Finish) -> None:

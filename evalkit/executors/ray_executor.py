@@ -47,7 +47,7 @@ from evalkit.scoring_split import assemble, batches, combine, is_item_local, say
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 #: a task (or actor call) whose worker dies is run again this many times before its rows fail
 MAX_RETRIES = 3
@@ -174,7 +174,8 @@ class RayExecutor(Executor):
 
     # --- scoring --------------------------------------------------------------------------
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions") -> ScoringResult:
+                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
+        """Scores on the cluster (``on_metric``: told once, all metric families at a time, since they run at once)."""
         import ray
 
         from evalkit.scoring import make_pairs, score_pairs
@@ -182,6 +183,8 @@ class RayExecutor(Executor):
         pairs = make_pairs(gold, predictions, source=source)
         if not pairs or not scorers:
             return score_pairs(pairs, scorers)
+        if on_metric is not None:
+            on_metric(", ".join(s.metric.family for s in scorers) + " on the cluster", 0, 1)
         cpus, gpus = self.resources()
         local = [s for s in scorers if is_item_local(s)]
         whole = [s for s in scorers if not is_item_local(s)]
