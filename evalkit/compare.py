@@ -44,12 +44,14 @@ from evalkit.records import (
     SCHEMA_VERSION,
     Direction,
     GoldRef,
+    GoldSelection,
     MetricSpec,
     Outcome,
     Record,
     recorded_direction,
 )
 from evalkit.stats import fmt_num, fmt_p_eq
+from evalkit.subset import describe
 
 if TYPE_CHECKING:
     from evalkit.run import Run
@@ -115,6 +117,8 @@ class Comparison(Record):
     pairs: list[PairComparison]
     verdicts: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    #: runs on different parts of one gold set: which parts, and that they are compared on the shared items
+    scope: Optional[str] = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,12 +132,36 @@ def headline_metrics(specs: Sequence[MetricSpec], present: Sequence[str]) -> lis
     return chosen or list(present)
 
 
+def full_hash(gold: GoldRef, selection: Optional[GoldSelection]) -> str:
+    """The hash of the whole gold set a run (or baseline) was made on, whatever part of it it holds."""
+    return selection.full_hash if selection is not None else gold.hash
+
+
+def subset_scope(gold_a: GoldRef, sel_a: Optional[GoldSelection], gold_b: GoldRef, sel_b: Optional[GoldSelection],
+                 *, a: str = "A", b: str = "B") -> Optional[str]:
+    """One line for every output when two runs hold different parts of the same gold set
+    ("run B holds 10 of 44 items (seeded sample, seed 0): compared on the 10 items both hold");
+    None when they hold the same items or come from different gold sets."""
+    if gold_a.hash == gold_b.hash or full_hash(gold_a, sel_a) != full_hash(gold_b, sel_b):
+        return None
+    parts = [f"{who} holds {describe(sel)}" for who, sel in ((a, sel_a), (b, sel_b)) if sel is not None]
+    if sel_a is None or sel_b is None:
+        return parts[0] + ": compared on those items"
+    shared = len(set(sel_a.item_ids) & set(sel_b.item_ids))
+    return "; ".join(parts) + f": compared on the {shared} items both hold"
+
+
 def config_differences(gold_a: GoldRef, specs_a: Sequence[MetricSpec], gold_b: GoldRef,
                        specs_b: Sequence[MetricSpec], metrics: Sequence[str], *,
-                       a: str = "A", b: str = "B") -> list[str]:
-    """Why two sets of scores are not comparable: different gold set or metric configuration."""
+                       a: str = "A", b: str = "B", sel_a: Optional[GoldSelection] = None,
+                       sel_b: Optional[GoldSelection] = None) -> list[str]:
+    """Why two sets of scores are not comparable: different gold set or metric configuration.
+
+    Runs on parts of the same gold set (``--limit``, ``--sample``, ``--shard``: their
+    selections record the full set's hash) are comparable, on the items both hold (see
+    ``subset_scope``)."""
     diffs = []
-    if gold_a.hash != gold_b.hash:
+    if full_hash(gold_a, sel_a) != full_hash(gold_b, sel_b):
         diffs.append(f"gold sets differ: {a} used {gold_a.name} ({_short(gold_a.hash)}, {gold_a.items} items), "
                      f"{b} used {gold_b.name} ({_short(gold_b.hash)}, {gold_b.items} items)")
     by_name_b = {s.name: s for s in specs_b}
@@ -203,7 +231,10 @@ def compare_runs(run_a: Run, run_b: Optional[Run] = None, *, systems: Optional[S
             warnings.append(f"not compared (only in run {rid}): {', '.join(left_out)}")
     chosen = _choose_metrics(man_a.metrics, scores_a, scores_b, metrics)
     diffs = config_differences(man_a.gold, man_a.metrics, man_b.gold, man_b.metrics, chosen,
-                               a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})")
+                               a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})",
+                               sel_a=man_a.selection, sel_b=man_b.selection)
+    scope = subset_scope(man_a.gold, man_a.selection, man_b.gold, man_b.selection,
+                         a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})")
     if diffs and not force:
         raise UsageError("refusing to compare: " + " | ".join(diffs) + " (use --force to compare anyway)")
     warnings += [f"compared despite: {d}" for d in diffs]
@@ -226,7 +257,7 @@ def compare_runs(run_a: Run, run_b: Optional[Run] = None, *, systems: Optional[S
                   else "none needed: one comparison per metric (metrics are not adjusted across each other)")
     return Comparison(kind="runs", runs=[man_a.run_id, man_b.run_id], gold=man_a.gold, alpha=alpha,
                       correction=correction, families=families if len(pairs) > 1 else {}, pairs=out,
-                      verdicts=[m.verdict for p in out for m in p.metrics], warnings=warnings,
+                      verdicts=[m.verdict for p in out for m in p.metrics], warnings=warnings, scope=scope,
                       confidence=st.confidence, n_resamples=st.n_resamples, seed=st.seed, min_items=st.min_items)
 
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 from pydantic import Field
 
 from evalkit.baseline import Baseline, load_baseline
-from evalkit.compare import config_differences
+from evalkit.compare import config_differences, subset_scope
 from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import UsageError
 from evalkit.gate_config import (
@@ -65,6 +65,7 @@ from evalkit.records import (
     recorded_direction,
 )
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
+from evalkit.subset import describe
 from evalkit.usage import TOKEN_METRICS, USAGE_METRICS, fmt_usage, usage_value
 
 __all__ = ["COUNT_METRICS", "GateCheck", "GateConfig", "GateReport", "GateRule", "GateRules", "evaluate_gate",
@@ -120,6 +121,8 @@ class GateReport(Record):
     correction: Optional[str] = None
     checks: list[GateCheck]
     notes: list[str] = Field(default_factory=list)
+    #: a run (or baseline) on part of the gold set: which part, and that drops are judged on the items both hold
+    scope: Optional[str] = None
 
     @property
     def exit_code(self) -> int:
@@ -161,7 +164,8 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
                 raise UsageError(f"{where}: max_drop needs a baseline: set baseline = \"reports/baseline.json\" "
                                  "in [gate] or pass --baseline (create it with `evalkit baseline RUN`)")
             diffs = config_differences(baseline.gold, baseline.metrics, manifest.gold, manifest.metrics,
-                                       [rule.metric], a="the baseline", b=f"run {manifest.run_id}")
+                                       [rule.metric], a="the baseline", b=f"run {manifest.run_id}",
+                                       sel_a=baseline.selection, sel_b=manifest.selection)
             if diffs:
                 raise UsageError(f"{where}: cannot compare with the baseline: " + " | ".join(diffs)
                                  + "; promote a new baseline with `evalkit baseline RUN`")
@@ -199,9 +203,14 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
     if tested:
         correction = (f"Holm across the {len(tested)} significance-tested drop checks" if len(tested) > 1
                       else "none needed: one significance-tested drop check")
+    scope = describe(manifest.selection)
+    scope = f"run {manifest.run_id} holds {scope}" if scope else None
+    if baseline is not None and drops:
+        scope = subset_scope(baseline.gold, baseline.selection, manifest.gold, manifest.selection,
+                             a="the baseline", b=f"run {manifest.run_id}") or scope
     return GateReport(run_id=summary.run_id, gold=summary.gold, baseline=baseline_label,
                       baseline_run_id=baseline.run_id if baseline else None, passed=counts["fail"] == 0,
-                      counts=counts, correction=correction, checks=done)
+                      counts=counts, correction=correction, checks=done, scope=scope)
 
 
 def _require_direction(where: str, rule: GateRule, manifest: Manifest) -> None:

@@ -59,6 +59,8 @@ def compare(
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
+    if result.scope:
+        out.print(f"[bold]part of the gold set:[/] {rich_safe(result.scope)}")
     for pair in result.pairs:
         table = Table(title=rich_safe(f"A = {pair.label_a}   B = {pair.label_b}"), title_justify="left")
         for col in ("metric", "A", "B", "Δ B−A", f"{result.confidence:.0%} CI", "p", "W/T/L", "n"):
@@ -109,6 +111,8 @@ def gate(
         print_json(report.model_dump(mode="json"))
         raise typer.Exit(report.exit_code)
     title = f"evalkit gate · run {report.run_id}" + (f" · baseline {report.baseline}" if report.baseline else "")
+    if report.scope:
+        out.print(f"[bold]part of the gold set:[/] {rich_safe(report.scope)}")
     table = Table(title=rich_safe(title), title_justify="left")
     for col in ("verdict", "rule", "system", "details"):
         table.add_column(col, overflow="fold")

@@ -197,6 +197,8 @@ def render_gate(report: GateReport) -> str:
     if report.baseline:
         meta += f" · baseline `{esc(report.baseline)}` (run `{esc(report.baseline_run_id)}`)"
     lines += [meta, ""]
+    if report.scope:
+        lines += [f"**Part of the gold set:** {esc(report.scope)}.", ""]
     if report.failed:
         lines += ["### Failed checks", ""]
         lines += [f"- **rule {f.rule}: {esc(f.label)}** — {esc(f.message)}" for f in report.failed]
