@@ -158,5 +158,7 @@ def fmt_usage(metric: str, value: Optional[float]) -> str:
 
 
 def has_usage(summary: RunSummary) -> bool:
-    """Whether any system has usage recorded (runs written before usage was kept have none)."""
-    return any(s.usage is not None for s in summary.systems.values())
+    """Whether any system has tokens or latencies to show (none: runs written before usage was
+    kept, or predictions scored from a file that records neither)."""
+    return any(s.usage is not None and (s.usage.rows_with_usage or s.usage.latency_p50 is not None)
+               for s in summary.systems.values())

@@ -36,6 +36,9 @@ def compare(
     resamples: Annotated[Optional[int], typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests (default: the run's).", min=99)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for resampling (default: the run's seed).")] = None,
     min_items: MinItemsOpt = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="With two runs: write the diff report here (every item worst first, the summaries side by side with a word diff, quotes no longer verbatim, figures newly unsupported, key points newly missed).")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="With two runs: write the diff as Markdown for a pull-request comment (at most 60 KB, no links).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress while the diff report is written.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two runs, or systems within one run, with paired significance tests.
@@ -46,14 +49,27 @@ def compare(
     gold sets or metric configurations (unless --force).
 
     Example: evalkit compare reports/runs/before reports/runs/after --metric rougeLsum
+
+    Example: evalkit compare reports/runs/main reports/runs/pr --html diff.html --markdown diff.md
     """
+    import sys
+
     from evalkit.api import load_run
+    from evalkit.errors import UsageError
+    from evalkit.report import write_diff_files
     from evalkit.stats import fmt_num, fmt_p
 
+    written: list[Path] = []
     with cli_errors():
+        if (html or markdown) and run_b is None:
+            raise UsageError("--html/--markdown write the diff of two runs: give BASE and NEW run directories")
         first = load_run(run_a)
-        result = first.compare(load_run(run_b) if run_b else None, systems=_split(systems), metric=_split(metric),
+        second = load_run(run_b) if run_b else None
+        result = first.compare(second, systems=_split(systems), metric=_split(metric),
                                force=force, alpha=alpha, n_resamples=resamples, seed=seed, min_items=min_items)
+        if second is not None and (html or markdown):
+            _, written = write_diff_files(first, second, result, html=html, markdown=markdown,
+                                          progress=not quiet and not as_json and sys.stderr.isatty())
     for w in result.warnings:
         err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
     if as_json:
@@ -82,6 +98,8 @@ def compare(
               f"(— for outputs without a direction); fewer than {result.min_items} shared items: not tested")
     for v in result.verdicts:
         out.print(f"• {rich_safe(v)}")
+    for path in written:
+        out.print(f"wrote {rich_safe(path)}")
 
 
 def gate(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from evalkit.compare import headline_metrics
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
@@ -48,8 +48,14 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = lambda v, digits=3: fmt_num(v, digits=digits) if is_finite(v) else "n/a"
     env.filters["pval"] = fmt_p
     env.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False, sort_keys=True, default=str)
+    env.filters["breakable"] = breakable
     env.globals["quote_anchor"] = quote_anchor
     return env
+
+
+def breakable(name: object) -> Markup:
+    """A metric name that may wrap after its underscores (``quote_<wbr>fidelity``), escaped."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
 
 
 def script_json(data: Any) -> Markup:

@@ -24,6 +24,7 @@ from evalkit.subset import describe
 from evalkit.usage import USAGE_METRICS, fmt_cost, fmt_latency, fmt_tokens, fmt_usage, has_usage
 
 if TYPE_CHECKING:
+    from evalkit.diff import ScoreRegression
     from evalkit.gate import GateReport
     from evalkit.run import Run
 
@@ -216,6 +217,7 @@ def render_gate(report: GateReport) -> str:
         rows.append([_STATUS[ch.status], f"{ch.rule}: {esc(ch.label)}", esc(ch.system), observed,
                      fmt_num(ch.baseline) if ch.baseline is not None else "", ci,
                      f"{fmt_p(ch.p_value)} / {fmt_p(ch.p_adjusted)}" if ch.significance else ""])
+    lines += render_regressions(report.regressions, baseline_run=report.baseline_run_id)
     lines += ["### All checks", ""]
     lines += _table(["verdict", "rule", "system", "observed", "baseline / ref.", "CI", "p / Holm"], rows, "lllrrrr")
     lines.append("")
@@ -224,6 +226,12 @@ def render_gate(report: GateReport) -> str:
     lines.append(f"{c['pass']} passed, {c['fail']} failed, {c['n/a']} not applicable.")
     lines += [f"Note: {esc(n)}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def render_regressions(regressions: Sequence[ScoreRegression], *, baseline_run: Optional[str]) -> list[str]:
+    from evalkit.report.diff_markdown import render_regressions as render
+
+    return render(regressions, baseline_run=baseline_run)
 
 
 def write_gate_markdown(report: GateReport, path: Optional[Path] = None) -> list[Path]:
