@@ -14,7 +14,8 @@ For each system the two runs share (as ``compare`` pairs them), every item both 
 * a **severity**: the sum over the compared metrics of the item's change in the better
   direction (so a drop counts negative), minus one for each new faithfulness problem (the
   most a 0–1 metric can lose). Items are sorted worst first: rows that failed in NEW only,
-  then by severity, then by id. An item is "worse" when its severity is below zero.
+  then by severity, then by id. An item is "worse" when it failed in NEW only, has a new
+  faithfulness problem, or its severity is below zero.
 
 Statistics (Δ, CI, p per metric) are the comparison's (:func:`evalkit.compare.compare_runs`);
 nothing here tests anything. ``top_regressions`` ranks items from per-item scores alone, for
@@ -115,7 +116,8 @@ class ItemDiff(Record):
 
     @property
     def worse(self) -> bool:
-        return self.status == "failed_new" or self.severity < 0
+        """Failed in NEW only, a new faithfulness problem, or a negative severity."""
+        return self.status == "failed_new" or self.problems > 0 or self.severity < 0
 
     @property
     def changed(self) -> bool:

@@ -10,11 +10,13 @@ turn them into mentions, issue links or links. No statistics are computed here.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Optional
 
 from evalkit.report.markdown import esc
+from evalkit.report.textsafe import visible_controls
 from evalkit.stats import fmt_num, fmt_p
 
 if TYPE_CHECKING:
@@ -32,6 +34,11 @@ _VERDICT = {"verbatim": "verbatim", "altered": "altered", "not_found": "not foun
 def quiet(text: object) -> str:
     """``esc`` plus no mention, issue reference or autolink (a zero-width space after ``@``, ``#``, ``http``...)."""
     return _LINKY.sub(lambda m: m.group(0) + _ZWSP, esc(text))
+
+
+def quiet_html(text: object) -> str:
+    """For the raw HTML of a ``<summary>`` line (Markdown escapes do not apply there): HTML-escaped, no autolink."""
+    return _LINKY.sub(lambda m: m.group(0) + _ZWSP, html.escape(" ".join(visible_controls(text).split())))
 
 
 def _signed(x: Optional[float]) -> str:
@@ -140,7 +147,7 @@ def render_diff_markdown(diff: RunDiff, *, max_bytes: int = MAX_BYTES, html_hint
 
 
 def _detail_block(n: int, system: SystemDiff, item: ItemDiff) -> list[str]:
-    head = f"{n}. {quiet(system.label)} · {esc(item.gold_id)} — {quiet(_short(item.title, 80))}"
+    head = f"{n}. {quiet_html(system.label)} · {quiet_html(item.gold_id)} — {quiet_html(_short(item.title, 80))}"
     body = [f"<details><summary>{head}</summary>", ""]
     if item.status == "failed_new":
         body += [f"NEW failed: `{esc(_short(item.error_b or '', 300))}`", ""]
