@@ -182,8 +182,27 @@ def cache_stats(directory: Path | str | None = None) -> CacheStats:
 
 
 def clear_cache(directory: Path | str | None = None, backend: Optional[str] = None) -> int:
+    """Delete the cached summaries (all, or ``backend``'s); a ``backend`` that is neither in the
+    cache nor installed is a usage error naming the backends the cache holds."""
     cache = default_cache(directory)
     try:
+        if backend is not None:
+            check_backend_name(backend, list(cache.stats().by_backend), cache.path)
         return cache.clear(backend)
     finally:
         cache.close()
+
+
+def check_backend_name(backend: str, cached: list[str], where: Path) -> None:
+    import difflib
+
+    from evalkit.errors import UsageError
+    from evalkit.plugins import discover
+
+    installed = list(discover("evalkit.backends"))
+    if backend in cached or backend in installed:
+        return
+    close = difflib.get_close_matches(backend, cached + installed, n=1)
+    raise UsageError(f"unknown backend {backend!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; the cache at {where} holds summaries of: {', '.join(cached) or 'no backend'}"
+                     + f" (installed backends: {', '.join(installed)})")

@@ -6,6 +6,7 @@ Each reads the run with ``evalkit.load_run`` and calls the ``Run`` method (``com
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,8 +53,6 @@ def compare(
 
     Example: evalkit compare reports/runs/main reports/runs/pr --html diff.html --markdown diff.md
     """
-    import sys
-
     from evalkit.api import load_run
     from evalkit.errors import UsageError
     from evalkit.report import write_diff_files
@@ -184,6 +183,7 @@ def report(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write the Markdown report here (default: RUN/report.md).")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here (default: RUN/report.html).")] = None,
     min_items: MinItemsOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress while the reports are rendered.")] = False,
 ) -> None:
     """Re-render a run's reports from its saved files (nothing is re-scored).
 
@@ -196,7 +196,8 @@ def report(
     from evalkit.report import rerender_run
 
     with cli_errors():
-        written, note = rerender_run(load_run(run_dir), markdown=markdown, html=html, min_items=min_items)
+        written, note = rerender_run(load_run(run_dir), markdown=markdown, html=html, min_items=min_items,
+                                     progress=not quiet and sys.stderr.isatty())
     if note:
         err.print(f"[bold yellow]note:[/] {rich_safe(note)}")
     for path in written:

@@ -56,7 +56,7 @@ def write_diff_files(base: Run, new: Run, comparison: Comparison, *, html: Optio
 
 
 def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Path] = None,
-                 min_items: Optional[int] = None) -> tuple[list[Path], Optional[str]]:
+                 min_items: Optional[int] = None, progress: bool = False) -> tuple[list[Path], Optional[str]]:
     """``evalkit report``: store the run's comparisons.json when it is missing, stale or asked for
     with another ``min_items`` (a note says which), then re-render report.md and report.html
     (default: into the run directory)."""
@@ -70,6 +70,11 @@ def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Pa
     fresh = run.with_comparisons(comparisons)
     written = [comparisons_path(rundir)] if note else []
     md, page = Path(markdown) if markdown else rundir.report_md, Path(html) if html else rundir.report_html
-    fresh.to_markdown(md)
-    fresh.to_html(page)
+    from evalkit.progress import Steps
+
+    with Steps("rendering", enabled=progress, total=2) as steps:
+        with steps.step(md.name):
+            fresh.to_markdown(md)
+        with steps.step(page.name):
+            fresh.to_html(page)
     return [*written, md, page], note
