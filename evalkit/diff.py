@@ -163,7 +163,7 @@ def word_diff(a: str, b: str) -> list[WordOp]:
     matcher = difflib.SequenceMatcher(None, [t.strip() for t in ta], [t.strip() for t in tb], autojunk=False)
     ops: list[WordOp] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        ops.append(WordOp(op=tag, a="".join(ta[i1:i2]), b="".join(tb[j1:j2])))  # type: ignore[arg-type]
+        ops.append(WordOp(op=tag, a="".join(ta[i1:i2]), b="".join(tb[j1:j2])))
     return ops
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Optional
 
 from evalkit.comparisons import too_few_text
-from evalkit.gate_config import EPS, Bound
+from evalkit.gate_config import EPS, Bound, Status
 from evalkit.gate_report import GateCheck
 from evalkit.records import RunComparisons, RunSummary, SystemSummary
 from evalkit.stats import fmt_num, fmt_p_eq
-from evalkit.usage import TOKEN_METRICS, USAGE_METRICS, fmt_usage, usage_value
+from evalkit.usage import USAGE_METRICS, fmt_usage, usage_value
 
 
 def versus_check(idx: int, metric: str, ref: str, system: str, alpha: float, comparisons: RunComparisons) -> GateCheck:
@@ -79,18 +79,17 @@ def bound_check(idx: int, metric: str, kind: Bound, threshold: float, system: st
 
 
 def usage_check(idx: int, label: str, metric: str, kind: Bound, threshold: float, system: str,
-                 ss: SystemSummary) -> GateCheck:
+                ss: SystemSummary) -> GateCheck:
     """A bound on tokens, latency or cost (summary.json's usage). Unknown: n/a when the system
     reports no tokens (no model call to bound), fail when its model has no price (a cost cap
     that cannot be checked must not pass) or the run recorded no usage."""
     u = ss.usage
     observed = usage_value(u, metric)
-    shown = fmt_usage(metric, observed)
     op = ">=" if kind == "min" else "<="
-    common = dict(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
-                  observed=observed, n=(u.rows_with_usage if metric not in ("latency_p50", "latency_p95") else u.rows)
-                  if u else None)
-    if observed is None:
+    latency = metric in ("latency_p50", "latency_p95")
+    n = None if u is None else u.rows if latency else u.rows_with_usage
+    status: Status
+    if u is None or observed is None:
         if u is None:
             why, status = "the run records no usage (made by an older evalkit); re-score it with `evalkit score --run`", "fail"
         elif metric == "cost_usd" and u.unpriced:
@@ -99,10 +98,13 @@ def usage_check(idx: int, label: str, metric: str, kind: Bound, threshold: float
             why, status = "no [prices] table in the config to compute a cost with", "fail"
         else:
             why, status = "its backend reports no token usage", "n/a"
-        return GateCheck(**common, status=status, message=f"{system}: {metric} unknown: {why}")
-    ok = observed >= threshold - EPS if kind == "min" else observed <= threshold + EPS
-    over = f"over {u.rows_with_usage} rows with token counts" if metric in ("cost_usd", *TOKEN_METRICS) \
-        else f"over {u.rows} rows"
-    message = (f"{system}: {metric} = {shown} ({over}); required {op} {fmt_usage(metric, threshold)}"
-               + ("" if ok else f" — {'below the floor' if kind == 'min' else 'above the ceiling'}"))
-    return GateCheck(**common, status="pass" if ok else "fail", message=message)
+        message = f"{system}: {metric} unknown: {why}"
+    else:
+        ok = observed >= threshold - EPS if kind == "min" else observed <= threshold + EPS
+        over = f"over {u.rows} rows" if latency else f"over {u.rows_with_usage} rows with token counts"
+        status = "pass" if ok else "fail"
+        message = (f"{system}: {metric} = {fmt_usage(metric, observed)} ({over}); required {op} "
+                   f"{fmt_usage(metric, threshold)}"
+                   + ("" if ok else f" — {'below the floor' if kind == 'min' else 'above the ceiling'}"))
+    return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
+                     observed=observed, n=n, status=status, message=message)
