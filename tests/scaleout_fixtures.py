@@ -64,7 +64,8 @@ def without_latencies(name: str, data: bytes) -> bytes:
     summary = json.loads(text)
     for system in summary["systems"].values():
         assert system["usage"] is not None and all(k in system["usage"] for k in MEASURED), "usage not recorded"
-    pattern = r'("(?:%s)": )(?:[0-9.e+-]+|null)' % "|".join(MEASURED)
+    names = "|".join(MEASURED)
+    pattern = rf'("(?:{names})": )(?:[0-9.e+-]+|null)'
     return re.sub(pattern, r"\1<measured>", text).encode("utf-8")
 
 
