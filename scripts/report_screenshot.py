@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from evalkit.api import score
@@ -62,7 +63,10 @@ def predictions(items: list[GoldItem]) -> list[dict]:
         backend = build_backend(SystemSpec(name=name, backend=name))
         try:
             for item in items:
-                rows.append({"gold_id": item.id, "system": name, "summary": backend.summarize(item)})
+                start = time.perf_counter()
+                summary = backend.summarize(item)
+                rows.append({"gold_id": item.id, "system": name, "summary": summary,
+                             "latency_s": round(time.perf_counter() - start, 6)})  # measured: the usage table
         finally:
             backend.close()
     base = {r["gold_id"]: r["summary"] for r in rows if r["system"] == "oracle"}
