@@ -58,6 +58,8 @@ class MergeOptions:
     config: Optional[Path] = None
     overwrite: bool = False
     argv: Sequence[str] = field(default_factory=tuple)
+    #: show which report is being written (on a terminal)
+    progress: bool = False
 
 
 def merge_runs(opts: MergeOptions) -> Run:
@@ -87,7 +89,7 @@ def merge_runs(opts: MergeOptions) -> Run:
             return merged_scores(shards, gold, predictions, scorers, recorded, plan, source)
 
         return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items, rundir=rundir,
-                          scoring=scoring, prices=config.prices)
+                          scoring=scoring, prices=config.prices, progress=opts.progress)
 
 
 def _not_a_shard(out: Path, shards: Sequence[Shard]) -> None:

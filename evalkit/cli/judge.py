@@ -76,10 +76,15 @@ def compare(
         return
     if result.scope:
         out.print(f"[bold]part of the gold set:[/] {rich_safe(result.scope)}")
+    narrow = out.width < 100  # the CI under Δ instead of beside it: no cell is cut at 80 columns
+    ci_head = f"{result.confidence:.0%} CI"
     for pair in result.pairs:
         table = Table(title=rich_safe(f"A = {pair.label_a}   B = {pair.label_b}"), title_justify="left")
-        for col in ("metric", "A", "B", "Δ B−A", f"{result.confidence:.0%} CI", "p", "W/T/L", "n"):
-            table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
+        heads = ("metric", "A", "B", f"Δ B−A\n{ci_head}" if narrow else "Δ B−A", *(() if narrow else (ci_head,)),
+                 "p", "W/T/L", "n")
+        for col in heads:
+            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold",
+                             no_wrap=col == "metric")
         for m in pair.metrics:
             style = {"b_better": "green", "a_better": "red"}.get(m.outcome, "default")
             if m.outcome in ("too_few_items", "no_items"):
@@ -88,9 +93,11 @@ def compare(
                 p_cell = fmt_p(m.p_adjusted) + (" *" if m.significant else "")
             wtl = f"{m.wins}/{m.ties}/{m.losses}" if m.wins is not None else "—"
             name = rich_safe(m.metric) + ("" if m.direction in ("higher", "lower") else
-                                          " (descriptive)" if m.direction == "none" else " (direction?)")
-            table.add_row(name, fmt_num(m.mean_a), fmt_num(m.mean_b), f"[{style}]{fmt_num(m.delta, signed=True)}[/]",
-                          f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]", p_cell, wtl, str(m.n))
+                                          "\n(descriptive)" if m.direction == "none" else "\n(direction?)")
+            delta = f"[{style}]{fmt_num(m.delta, signed=True)}[/]"
+            ci = f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]" if m.ci_low is not None else ""
+            cells = [f"{delta}\n{rich_safe(ci)}"] if narrow else [delta, rich_safe(ci)]
+            table.add_row(name, fmt_num(m.mean_a), fmt_num(m.mean_b), *cells, p_cell, wtl, str(m.n))
         out.print(table)
     out.print(f"test: {rich_safe(result.test)}; multiple comparisons: {rich_safe(result.correction)}; "
               f"* significant at α = {result.alpha:g}; W/T/L = items where B is better/equal/worse "
