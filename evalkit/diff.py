@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 from pydantic import Field
 
 from evalkit.compare import Comparison
+from evalkit.detail_views import keypoint_views, number_views, quote_views
 from evalkit.records import SCHEMA_VERSION, Direction, GoldRef, Prediction, Record
-from evalkit.report.drilldown import keypoint_views, number_views, quote_views
 
 if TYPE_CHECKING:
     import pandas as pd
