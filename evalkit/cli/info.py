@@ -8,11 +8,12 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._common import JsonOption, cli_errors, out, print_json
-from evalkit.inventory import option_line
 from evalkit.report.textsafe import rich_safe
 
 
 def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
+    from evalkit.inventory import option_line
+
     table = Table(title=title, show_lines=True)
     table.add_column("name", style="bold")
     table.add_column("from")
