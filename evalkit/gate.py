@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from evalkit.baseline import Baseline, load_baseline
-from evalkit.compare import config_differences, subset_scope
+from evalkit.compare import config_differences
 from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import UsageError
 from evalkit.gate_checks import bound_check, versus_check
@@ -60,7 +60,7 @@ from evalkit.records import (
     recorded_direction,
 )
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
-from evalkit.subset import describe
+from evalkit.subset import describe, subset_scope
 
 __all__ = ["COUNT_METRICS", "GateCheck", "GateConfig", "GateReport", "GateRule", "GateRules", "evaluate_gate",
            "gate_run", "parse_gate"]
