@@ -29,6 +29,7 @@ from evalkit.records import GoldRef, GoldSet, Manifest, Prediction, RunIdentity,
 from evalkit.redact import redact_argv, redact_options
 from evalkit.rundir import RunDir, check_new_location, new_run_path
 from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predictions
+from evalkit.text import text_store
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
 _VERSIONED = ("rouge-score", "bert-score", "pysbd", "transformers", "torch", "pandas", "scipy", "numpy",
@@ -163,20 +164,28 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 def finish_run(rundir: RunDir, manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
                scorers: Sequence[Scorer], *, keep: Optional[ScoringResult] = None,
-               min_items: int = 10) -> RunOutcome:
+               min_items: int = 10, use_cache: bool = False) -> RunOutcome:
     """Score, summarise and report a run whose predictions are complete.
 
     Order: manifest marked incomplete (with the metrics about to be written) → scores →
     details → summary → comparisons → reports → manifest marked complete, last. ``keep``: scores of other
     metrics to keep beside the new ones (``score --run --metrics``; see rescore.py).
     ``min_items``: fewer shared items than this and a comparison is "too few items".
+    ``use_cache``: read and write the score cache (evalkit/score_cache.py).
     """
     from evalkit.comparisons import write_comparisons
     from evalkit.report import write_reports
     from evalkit.rescore import merge_scoring
+    from evalkit.score_cache import default_score_cache
     from evalkit.stats import summarize_run
 
-    scored: ScoringResult = score_predictions(gold, predictions, scorers, source=str(rundir.predictions_path))
+    score_cache = default_score_cache() if use_cache else None
+    try:
+        scored: ScoringResult = score_predictions(gold, predictions, scorers, source=str(rundir.predictions_path),
+                                                  cache=score_cache)
+    finally:
+        if score_cache is not None:
+            score_cache.close()
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
@@ -221,6 +230,7 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
     with ExitStack() as stack:
         built = build_systems(specs)
         stack.callback(close_systems, built)
+        stack.enter_context(text_store())  # each text split once for the whole run (backends and metrics)
         rundir = RunDir.create(out)
         stack.enter_context(rundir.lock())
         check_new_location(out, overwrite=opts.overwrite, locked=True)  # nobody slipped in meanwhile
@@ -243,7 +253,8 @@ def run_evaluation(opts: RunOptions) -> RunOutcome:
             if cache is not None:
                 cache.close()
         close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
+        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items,
+                          use_cache=opts.use_cache)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

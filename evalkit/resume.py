@@ -57,7 +57,8 @@ def resume_run(opts: RunOptions, config: Config) -> RunOutcome:
                     cache.close()
         finally:
             close_systems(built)
-        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items)
+        return finish_run(rundir, manifest, gold, predictions, scorers, min_items=config.stats.min_items,
+                          use_cache=opts.use_cache)
 
 
 def check_systems(manifest: Manifest, built: Sequence[BuiltSystem]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 from typing import Literal, Optional
 
 from pydantic import Field
@@ -21,8 +20,9 @@ from evalkit.text import split_sentences
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=256)
 def article_sentences(article: str) -> tuple[str, ...]:
+    """The article's sentences. During a run each article is split once for every system (the
+    run's TextStore, keyed by content: no fixed-size cache to outgrow)."""
     return tuple(split_sentences(article))
 
 
