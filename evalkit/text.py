@@ -18,7 +18,7 @@ around it:
   sentence is split again until it is stable;
 - **fast path**: a piece pysbd cannot cut is not given to it (:func:`_one_sentence`): no
   sentence mark (``. ! ? …`` and their full-width forms, ``\r``) before its final
-  punctuation, no closing quotation mark or bracket followed by a capital, no ``x)`` list
+  punctuation and at most one in it, no closing quotation mark or bracket followed by a capital, no ``x)`` list
   marker and no ``) "`` (pysbd's only other cuts). Key points, one-sentence lines and the pieces of tokenized text between
   `` . `` stops mostly take it; the output is the same as pysbd's (tested on every SummEval
   and shipped-gold text);
@@ -40,8 +40,9 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any, Literal, Optional, TypeVar
+
+from evalkit.sbd import segment
 
 SplitPolicy = Literal["pysbd", "newline"]
 
@@ -72,13 +73,6 @@ _SENTENCE_MARK = re.compile(r"[.!?…。．！？]")
 #: a parenthesis between double quotes (``"…" (…) "…"``)
 _PYSBD_CUT = re.compile(r"\r|[)）」'\"”’»]\s?[A-Z]|[0-9A-Za-z]\)|\)\s[\"“]")
 _TRAILING = re.compile(r"[\s.!?…。！？'\"’”‘“»«)\]}]+$")
-
-
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd  # light, but only needed when text is split
-
-    return pysbd.Segmenter(language="en", clean=False)
 
 
 T = TypeVar("T")
@@ -244,6 +238,8 @@ def _one_sentence(text: str, s: int, e: int) -> bool:
     punctuation (see ``_PYSBD_CUT``)."""
     m = _TRAILING.search(text, s, e)
     body_end = m.start() if m else e
+    if len(_SENTENCE_MARK.findall(text, body_end, e)) > 1:  # "?!", "...": pysbd's rules for runs of marks
+        return False
     return _SENTENCE_MARK.search(text, s, body_end) is None and _PYSBD_CUT.search(text, s, e) is None
 
 
@@ -282,7 +278,7 @@ def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
     chunk = text[start:end]
     spans, cursor = [], 0
-    for sentence in _segmenter().segment(chunk):
+    for sentence in segment(chunk):
         body = sentence.strip()
         if not body:
             continue
