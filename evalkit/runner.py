@@ -186,6 +186,7 @@ def _run_system(system: BuiltSystem, todo: list[GoldItem], journal: Journal, cac
         misses.append(item)
     if not misses:
         return
+    backend.prepare(misses)
     if backend.batch_size > 1:
         _run_batches(backend, misses, finish)
     elif backend.is_async:

@@ -88,7 +88,7 @@ def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContex
         return []
     if not metric.splits_work():  # a plug-in that only overrides score(): computed whole
         return metric.score(pairs, context)
-    from evalkit.parallel import compute_pairs
+    from evalkit.metrics.parallel import compute_pairs
     from evalkit.score_cache import cached_compute
 
     results = cached_compute(metric, pairs, context.texts, cache if metric.cacheable() else None,

@@ -120,7 +120,9 @@ class TextStore:
     def add_spans(self, spans: dict[str, tuple[tuple[int, int], ...]]) -> None:
         """Sentence spans computed elsewhere (a worker process) for these texts."""
         for text, sp in spans.items():
-            self._spans.setdefault(text, sp)
+            if text not in self._spans:
+                self._spans[text] = sp
+                self.splits += 1
 
     def has_spans(self, text: str) -> bool:
         return text in self._spans

@@ -338,13 +338,16 @@ class TextEncoder:
 
     def truncation_report(self, texts: Sequence[str], who: str) -> Optional[str]:
         """A line for the run summary when some of ``texts`` exceeded the model's limit."""
-        over = sorted({t for t in texts if t in self.stats.truncated}, key=lambda t: -self.stats.truncated[t])
+        over = {t: self.stats.truncated[t] for t in texts if t in self.stats.truncated}
         if not over:
             return None
-        longest = self.stats.truncated[over[0]]
-        return (f"{who}: {len(over)} of {len(set(texts))} distinct texts exceed {self.ref.label}'s limit of "
-                f"{self.max_length} tokens (longest: {longest}); the model sees only their first {self.max_length} "
-                "tokens, as bert-score does")
+        return truncation_text(who, over, len(set(texts)), self.ref.label, self.max_length)
+
+
+def truncation_text(who: str, over: dict[str, int], distinct: int, label: str, limit: Optional[int]) -> str:
+    """The run summary's line about texts over the model's limit (``over``: text -> full length)."""
+    return (f"{who}: {len(over)} of {distinct} distinct texts exceed {label}'s limit of {limit} tokens "
+            f"(longest: {max(over.values())}); the model sees only their first {limit} tokens, as bert-score does")
 
 
 def shared_encoder(shared: dict[str, Any], ref: ModelRef, num_layers: int, device: str) -> TextEncoder:

@@ -32,7 +32,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import DEFAULT_MODEL, EncoderModel, TextEncoder, shared_encoder
+from evalkit.metrics.embeddings import DEFAULT_MODEL, EncoderModel, TextEncoder, shared_encoder, truncation_text
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
 
@@ -64,7 +64,9 @@ class KeyPointCoverage(EncoderModel, Metric):
     def outputs(self) -> list[str]:
         return ["kp_recall"]
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+    reads = ("summary", "references", "key_points")
+
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         lists = [self._key_point_lists(p) for p in pairs]
         sentences = [summary_sentences(p.summary) for p in pairs]
         texts = [t for kps in lists for kp in kps for t in kp] + [s for ss in sentences for s in ss]
@@ -87,11 +89,20 @@ class KeyPointCoverage(EncoderModel, Metric):
                 detail = {"threshold": self.config.threshold, "key_points_from": "reference sentences",
                           "per_reference_recall": recalls}
             agg = max(recalls) if self.config.multi_ref == "max" else sum(recalls) / len(recalls)
-            results.append(ItemScore(values={"kp_recall": agg}, detail=detail))
-        report = encoder.truncation_report(texts, "keypoints")
-        if report:
-            context.warnings.append(report)
+            own = [t for kps in kp_lists for t in kps] + sents
+            over = [[t, encoder.stats.truncated[t]] for t in dict.fromkeys(own) if t in encoder.stats.truncated]
+            results.append(ItemScore(values={"kp_recall": agg}, detail=detail,
+                                     flags={"truncated": over, "limit": encoder.max_length} if over else None))
         return results
+
+    def report(self, pairs: Sequence[Pair], results: Sequence[ItemScore], context: ScoringContext) -> None:
+        over = {t: n for r in results if r.flags for t, n in r.flags.get("truncated", [])}
+        if not over:
+            return
+        texts = {t for p in pairs for kps in self._key_point_lists(p) for t in kps}
+        texts.update(s for p in pairs for s in summary_sentences(p.summary))
+        limit = next(r.flags["limit"] for r in results if r.flags and "limit" in r.flags)
+        context.warnings.append(truncation_text("keypoints", over, len(texts), self.model_ref.label, limit))
 
     @staticmethod
     def _key_point_lists(pair: Pair) -> list[list[str]]:

@@ -176,7 +176,13 @@ class Rouge(Metric):
                 texts.lines(pair.summary, self.config.summary_split))
 
     def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        from evalkit.pool import prime_sentences
+
         texts = context.texts
+        to_split = [p.summary for p in pairs] if self.config.summary_split == "pysbd" else []
+        if self.config.reference_split == "pysbd":
+            to_split += [r for p in pairs for r in p.references]
+        prime_sentences(to_split, texts)  # the distinct texts not split yet, over both cores if many
         prepared = [self.prepare(pair, texts) for pair in pairs]
         flat_t = [t for targets, _ in prepared for t in targets]
         flat_p = [p for targets, p in prepared for _ in targets]
