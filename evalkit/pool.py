@@ -13,7 +13,9 @@ Results are identical to the serial path (tests/test_parallel.py).
 
 Workers are forked (Linux/macOS: no re-import, the parent's loaded modules are shared) or,
 where fork is not available, spawned. ``EVALKIT_WORKERS`` sets the number of processes
-(``1`` turns the pool off); the default is the CPUs this process may use.
+(``1`` turns the pool off); the default is the CPUs this process may use minus those other
+processes keep busy (1-minute load average): on a machine whose cores are taken a pool only
+adds its start-up cost.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ CHUNKS_PER_WORKER = 4
 
 
 def workers() -> int:
+    """Processes to use: ``$EVALKIT_WORKERS``, else the CPUs this process may use that are not
+    busy already (the 1-minute load average, this process included, counts as busy CPUs)."""
     env = os.environ.get(WORKERS_ENV, "").strip()
     if env:
         try:
@@ -46,9 +50,14 @@ def workers() -> int:
         except ValueError:
             pass
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        busy = max(0, round(os.getloadavg()[0]) - 1)  # the load other processes put on the machine
+    except OSError:
+        busy = 0
+    return max(1, cpus - busy)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -34,8 +34,10 @@ from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
 from evalkit.metrics.embeddings import (
     DEFAULT_MODEL,
+    DEFAULT_TOKENS_PER_BATCH,
     EncoderModel,
     TextEncoder,
+    check_dtype,
     model_label,
     shared_encoder,
     truncation_text,
@@ -54,7 +56,12 @@ class BertScoreConfig(MetricConfig):
     rescale_with_baseline: bool = Field(False, description="rescale with bert-score's baseline for model+lang "
                                         "(an error where bert-score ships none)")
     lang: str = Field("en", description="language (selects the rescale baseline file)")
-    batch_size: int = Field(64, ge=1, description="texts per forward pass / pairs per matching batch")
+    batch_size: int = Field(64, ge=1, description="pairs per matching batch (bert-score's batch_size); "
+                            "also at most this many texts per forward pass")
+    tokens_per_batch: int = Field(DEFAULT_TOKENS_PER_BATCH, ge=1,
+                                  description="padded wordpieces per forward pass (texts are batched by wordpiece length)")
+    dtype: str = Field("float32", description="float32 (bert-score's numbers); float16 or bfloat16 on a GPU "
+                       "(refused on a CPU without native support)")
     device: str = Field("auto", description="auto (cuda if available), cpu, cuda, cuda:N, mps")
     multi_ref: Literal["mean", "max"] = Field("mean", description="aggregate over several references")
 
@@ -85,6 +92,12 @@ class BertScore(EncoderModel, Metric):
     def __init__(self, config: BertScoreConfig | None = None):
         super().__init__(config)
         cfg = self.config
+        if cfg.dtype not in ("float32", "float16", "bfloat16"):
+            raise UsageError(f"bertscore: dtype {cfg.dtype!r}: use float32, float16 or bfloat16")
+        if cfg.dtype != "float32" and cfg.device in ("auto", "cpu"):
+            from evalkit.metrics.embeddings import resolve_device
+
+            check_dtype(cfg.dtype, resolve_device(cfg.device))
         if cfg.rescale_with_baseline:
             label = model_label(cfg.model)
             if not baseline_file(label, cfg.lang).is_file():
@@ -104,7 +117,7 @@ class BertScore(EncoderModel, Metric):
     reads = ("summary", "references")
 
     def encoder(self, context: ScoringContext) -> TextEncoder:
-        return shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device)
+        return shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device, self.config.dtype)
 
     def cacheable(self) -> bool:
         """With idf, a pair's weights come from every reference of the batch: not cached per item."""
@@ -116,7 +129,7 @@ class BertScore(EncoderModel, Metric):
             return [ItemScore(values=dict.fromkeys(OUTPUTS)) for _ in pairs]
         encoder = self.encoder(context)
         cands, refs = [c for _, c, _ in flat], [r for _, _, r in flat]
-        encoder.embed(refs + cands, self.config.batch_size)
+        encoder.embed(refs + cands, self.config.batch_size, self.config.tokens_per_batch)
         prf, empty = self._match(encoder, cands, refs)
         per_pair: list[list[tuple[float, float, float]]] = [[] for _ in pairs]
         empty_of: list[int] = [0] * len(pairs)
@@ -252,5 +265,8 @@ class BertScore(EncoderModel, Metric):
                                         self.config.rescale_with_baseline, False, False),
             "library": "bert-score", "library_version": version("bert-score"),
             "transformers_version": transformers.__version__,
+            "encoder_dtype": self.config.dtype,
+            "batching": "texts sorted by wordpiece count, at most batch_size texts and tokens_per_batch padded "
+                        "wordpieces per forward pass",
         })
         return spec

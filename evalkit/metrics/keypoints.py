@@ -32,7 +32,14 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import DEFAULT_MODEL, EncoderModel, TextEncoder, shared_encoder, truncation_text
+from evalkit.metrics.embeddings import (
+    DEFAULT_MODEL,
+    DEFAULT_TOKENS_PER_BATCH,
+    EncoderModel,
+    TextEncoder,
+    shared_encoder,
+    truncation_text,
+)
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
 
@@ -45,7 +52,10 @@ class KeyPointConfig(MetricConfig):
     model: Optional[str] = Field(None, description=f"model id or local path (default: {DEFAULT_MODEL}, offline); "
                                  "keep it equal to bertscore's to share embeddings")
     num_layers: Optional[int] = Field(None, ge=0, description="layer (default: as bertscore)")
-    batch_size: int = Field(64, ge=1, description="texts per forward pass")
+    batch_size: int = Field(64, ge=1, description="texts per forward pass at most")
+    tokens_per_batch: int = Field(DEFAULT_TOKENS_PER_BATCH, ge=1, description="padded wordpieces per forward pass")
+    dtype: str = Field("float32", description="float32; float16 or bfloat16 on a GPU (keep it equal to bertscore's "
+                       "to share embeddings)")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N, mps")
     multi_ref: Literal["mean", "max"] = Field(
         "mean", description="without key points: aggregate the recall against each reference's sentences")
@@ -72,8 +82,8 @@ class KeyPointCoverage(EncoderModel, Metric):
         texts = [t for kps in lists for kp in kps for t in kp] + [s for ss in sentences for s in ss]
         if not texts:
             return [ItemScore(values={"kp_recall": None}) for _ in pairs]
-        encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device)
-        encoder.embed(texts, self.config.batch_size)
+        encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device, self.config.dtype)
+        encoder.embed(texts, self.config.batch_size, self.config.tokens_per_batch)
         vectors = _Vectors(encoder)
         results = []
         for pair, kp_lists, sents in zip(pairs, lists, sentences):
