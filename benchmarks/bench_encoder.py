@@ -1,0 +1,110 @@
+"""Benchmark: the BERTScore encoder against the machine's fp32 matrix-product rate (issue 12).
+
+The texts BERTScore embeds for SummEval's 1,600 summaries with 1 reference and with 11
+references (each distinct text once), through the packaged all-MiniLM-L6-v2 on the CPU:
+
+- *rate*: the model's useful work (FLOPs of every real token: the linear layers, 8h^2 + 4hi
+  per token and layer, and attention, 4 T h per token and layer for a text of T wordpieces;
+  padding is not useful work) divided by the embedding time (tokenization included);
+- *matmul*: torch's fp32 (4096 x h) @ (h x 4h) product rate, measured in the same rounds;
+- *now*: ``TextEncoder.embed`` (wordpiece-length batches within a token budget, threads on
+  every usable CPU); *before*: the previous batching (sorted by word count, 64 texts a batch,
+  tokenized batch by batch), replayed here.
+
+Goal: now >= 80% of the matmul rate. Rounds interleaved (matmul, now, before), medians.
+
+    python benchmarks/bench_encoder.py [--repeat 3] [--pairs 1600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from _timing import load
+from summeval_data import summeval_rows
+
+from evalkit.metrics import ScoringContext, build_metric
+
+
+def gemm_rate(h: int, inter: int) -> float:
+    import torch
+
+    a, b = torch.randn(4096, h), torch.randn(h, inter)
+    for _ in range(3):
+        a @ b
+    ts = []
+    for _ in range(10):
+        t = time.perf_counter()
+        a @ b
+        ts.append(time.perf_counter() - t)
+    return 2 * 4096 * h * inter / statistics.median(ts)
+
+
+def old_embed(encoder, texts: list[str], batch_size: int = 64) -> None:
+    """The batching before issue 12: longest first by word count, 64 texts, tokenized per batch."""
+    import torch
+    from bert_score.utils import bert_encode, padding
+
+    new = sorted(set(texts), key=lambda x: (-len(x.split(" ")), x))
+    for i in range(0, len(new), batch_size):
+        batch = new[i:i + batch_size]
+        ids = [encoder.encode_ids(t) for t in batch]
+        padded, lens, mask = padding(ids, encoder.tokenizer.pad_token_id, dtype=torch.long)
+        with torch.no_grad():
+            bert_encode(encoder.model, padded, attention_mask=mask).cpu()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=1600)
+    args = ap.parse_args()
+    import torch
+
+    metric = build_metric("bertscore", {"device": "cpu"})
+    encoder = metric.encoder(ScoringContext())
+    cfg = encoder.model.config
+    h, inter, layers = cfg.hidden_size, cfg.intermediate_size, min(metric.num_layers, cfg.num_hidden_layers)
+    rows = summeval_rows(args.pairs)
+    print(f"{encoder.ref.label}, {layers} layers, h={h}, i={inter}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; {load()}")
+    for n_refs in (1, 11):
+        texts = list(dict.fromkeys([r["summary"] for r in rows] + [x for r in rows for x in r["references"][:n_refs]]))
+        lengths = [len(encoder.encode_ids(t)) for t in texts]
+        flops = sum(layers * (t * (8 * h * h + 4 * h * inter) + 4 * t * t * h) for t in lengths)
+        gemm, now, before = [], [], []
+        for _ in range(args.repeat + 1):
+            g = gemm_rate(h, inter)
+            encoder.clear()
+            t = time.perf_counter()
+            encoder.embed(texts)
+            n = time.perf_counter() - t
+            padded = encoder.stats.padded_tokens
+            t = time.perf_counter()
+            old_embed(encoder, texts)
+            b = time.perf_counter() - t
+            gemm.append(g)
+            now.append(flops / n)
+            before.append(flops / b)
+        gemm, now, before = gemm[1:], now[1:], before[1:]  # the first round warms up
+        g = statistics.median(gemm)
+        print(f"\n{n_refs} reference(s): {len(texts)} distinct texts, {sum(lengths):,} wordpieces "
+              f"({padded:,} with padding now), {flops / 1e9:.0f} GFLOP of useful work")
+        print(f"  fp32 matmul rate   {g / 1e9:6.1f} GFLOP/s (rounds {min(gemm) / 1e9:.1f}-{max(gemm) / 1e9:.1f})")
+        print(f"  encoder now        {statistics.median(now) / 1e9:6.1f} GFLOP/s = "
+              f"{100 * statistics.median(now) / g:.0f}% of matmul (rounds "
+              f"{min(100 * x / y for x, y in zip(now, gemm)):.0f}-{max(100 * x / y for x, y in zip(now, gemm)):.0f}%; goal >= 80%)")
+        print(f"  encoder before     {statistics.median(before) / 1e9:6.1f} GFLOP/s = "
+              f"{100 * statistics.median(before) / g:.0f}% of matmul; now/before "
+              f"{statistics.median(now) / statistics.median(before):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
