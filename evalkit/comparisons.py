@@ -141,8 +141,8 @@ def pair_table(ta: ScoreTable, tb: ScoreTable, pairs: Sequence[tuple[str, str]],
     for a, b in pairs:
         groups: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
         for m in metrics:
-            ids, va, vb = aligned(ta, a, tb, b, m)
-            groups.setdefault(tuple(ids), []).append((m, va, vb))
+            common, va, vb = aligned(ta, a, tb, b, m)
+            groups.setdefault(tuple(common), []).append((m, va, vb))
         numbers: dict[str, PairNumbers] = {}
         for ids, members in groups.items():
             if len(ids) >= max(min_items, 1):
@@ -253,8 +253,8 @@ def _numbers_by_scored_set(summary: RunSummary, table: ScoreTable, todo: Sequenc
     for metric, _, scored in todo:
         by_systems.setdefault(tuple(scored), []).append(metric)
     out: dict[str, list[PairNumbers]] = {}
-    for scored, names in by_systems.items():
-        pairs = [(a, b) for i, a in enumerate(scored) for b in scored[i + 1:]]
+    for systems, names in by_systems.items():
+        pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
         out.update(pair_table(table, table, pairs, names, seed=summary.seed, min_items=min_items,
                               confidence=summary.confidence, n_resamples=summary.n_resamples))
     return out

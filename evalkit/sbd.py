@@ -53,7 +53,7 @@ def _language() -> Any:
     from pysbd.languages import Language
 
     if not isinstance(pysbd.abbreviation_replacer.re, _CompiledPatterns):
-        pysbd.abbreviation_replacer.re = _CompiledPatterns()  # type: ignore[assignment]
+        pysbd.abbreviation_replacer.re = _CompiledPatterns()
     return Language.get_language_code("en")
 
 
@@ -79,10 +79,10 @@ def segment(text: str) -> list[str]:
     """``pysbd.Segmenter(language="en", clean=False).segment(text)``."""
     if not text:
         return []
+    from pysbd.processor import Processor
+
     lang = _language()
-    processor_cls = getattr(lang, "Processor", None)
-    if processor_cls is None:
-        from pysbd.processor import Processor as processor_cls
+    processor_cls: Any = getattr(lang, "Processor", None) or Processor
     sentences = processor_cls(text, lang, char_span=False).process()
     out, prior_end = [], 0
     for sent in sentences:

@@ -112,7 +112,8 @@ class TextStore:
         """``compute(key)``, once per (kind, key) for the life of the store."""
         k = (kind, key)
         try:
-            return self._memo[k]  # type: ignore[no-any-return]
+            got: T = self._memo[k]
+            return got
         except KeyError:
             value = self._memo[k] = compute(key)
             return value

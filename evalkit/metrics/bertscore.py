@@ -237,7 +237,7 @@ class BertScore(EncoderModel, Metric):
         if self.config.rescale_with_baseline:
             base = self.baseline()
             out = (out - base) / (1 - base)
-        return [tuple(float(x) for x in row) for row in out.tolist()], empty
+        return [(float(p), float(r), float(f)) for p, r, f in out.tolist()], empty
 
     def baseline(self) -> Any:
         """bert-score's baseline row for ``num_layers`` (as ``BERTScorer.baseline_vals`` reads it)."""

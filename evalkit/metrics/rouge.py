@@ -148,6 +148,7 @@ class Rouge(Metric):
     name = "rouge"
     Config = RougeConfig
     reads = ("summary", "references")
+    config: RougeConfig
 
     def __init__(self, config: RougeConfig | None = None):
         super().__init__(config)
