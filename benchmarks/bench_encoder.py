@@ -16,7 +16,10 @@ On a shared machine the wall-clock rates move with the other processes' load (th
 rate itself varies 2x between rounds), so the rates per CPU-second of this process are
 printed too: time the CPUs spent on this work, whatever else ran.
 
-    python benchmarks/bench_encoder.py [--repeat 3] [--pairs 1600]
+With ``--threads 1`` both sides run on one thread: no thread waits for another that the
+machine's other jobs have descheduled, so the per-CPU-second ratio is the code's own.
+
+    python benchmarks/bench_encoder.py [--repeat 3] [--pairs 1600] [--threads N] [--refs 1,11]
 """
 
 from __future__ import annotations
@@ -69,8 +72,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=1600)
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: every usable CPU)")
+    ap.add_argument("--refs", default="1,11")
     args = ap.parse_args()
+    import os
+
     import torch
+
+    if args.threads:
+        os.environ["EVALKIT_TORCH_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
 
     metric = build_metric("bertscore", {"device": "cpu"})
     encoder = metric.encoder(ScoringContext())
@@ -79,7 +90,7 @@ def main() -> None:
     rows = summeval_rows(args.pairs)
     print(f"{encoder.ref.label}, {layers} layers, h={h}, i={inter}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; {load()}")
-    for n_refs in (1, 11):
+    for n_refs in (int(x) for x in args.refs.split(",")):
         texts = list(dict.fromkeys([r["summary"] for r in rows] + [x for r in rows for x in r["references"][:n_refs]]))
         lengths = [len(encoder.encode_ids(t)) for t in texts]
         flops = sum(layers * (t * (8 * h * h + 4 * h * inter) + 4 * t * t * h) for t in lengths)

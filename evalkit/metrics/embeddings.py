@@ -185,15 +185,23 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+#: torch intra-op threads for the encoder (default: every CPU this process may use)
+THREADS_ENV = "EVALKIT_TORCH_THREADS"
+
+
 @contextmanager
 def intra_op_threads() -> Iterator[None]:
-    """torch's intra-op threads set to the CPUs this process may use, for the block."""
+    """torch's intra-op threads set to ``$EVALKIT_TORCH_THREADS``, else to the CPUs this process
+    may use, for the block (restored after)."""
     import torch
 
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        cpus = int(env)
     before = torch.get_num_threads()
     if before != cpus:
         torch.set_num_threads(cpus)
