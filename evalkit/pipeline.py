@@ -37,11 +37,13 @@ from evalkit.records import GoldRef, GoldSelection, GoldSet, Manifest, Predictio
 from evalkit.redact import redact_argv, redact_options
 from evalkit.rundir import RunDir, check_new_location, new_run_id
 from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predictions
+from evalkit.text import text_store
 
 if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
     from evalkit.executors import Executor
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
 _VERSIONED = ("rouge-score", "bert-score", "pysbd", "transformers", "torch", "pandas", "scipy", "numpy",
@@ -100,13 +102,13 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 # --- the stages after predictions exist ------------------------------------------------------
 
-#: computes a run's scores: ``(gold, predictions, scorers, source) -> ScoringResult``
-ScoringFn = Callable[[GoldSet, Sequence[Prediction], Sequence[Scorer], str], ScoringResult]
+#: computes a run's scores: ``(gold, predictions, scorers, source, score_cache) -> ScoringResult``
+ScoringFn = Callable[[GoldSet, Sequence[Prediction], Sequence[Scorer], str, "Optional[ScoreCache]"], ScoringResult]
 
 
 def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *,
                keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None,
-               scoring: Optional[ScoringFn] = None) -> Run:
+               scoring: Optional[ScoringFn] = None, score_cache: Optional[ScoreCache] = None) -> Run:
     """Score, summarise and compare a run whose predictions are complete, into a ``Run``;
     written into ``rundir`` when there is one (``write_run``: the manifest's completion last).
 
@@ -114,6 +116,7 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     see rescore.py). ``min_items``: fewer shared items than this and a comparison is "too few items".
     ``scoring``: computes the scores instead of ``score_predictions`` here (the Ray executor
     scores on workers; ``evalkit merge`` assembles the shards' scores, see merge.py).
+    ``score_cache``: read and write the score cache (evalkit/score_cache.py; None: compute every score).
     """
     from evalkit.comparisons import compute_comparisons
     from evalkit.rescore import merge_scoring
@@ -121,7 +124,7 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     from evalkit.stats import summarize_run
 
     source = str(rundir.predictions_path) if rundir is not None else "predictions"
-    scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source)
+    scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source, score_cache)
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
@@ -139,8 +142,8 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
 
 
 def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                source: str) -> ScoringResult:
-    return score_predictions(gold, predictions, scorers, source=source)
+                source: str, score_cache: Optional[ScoreCache] = None) -> ScoringResult:
+    return score_predictions(gold, predictions, scorers, source=source, cache=score_cache)
 
 
 # --- a new run -------------------------------------------------------------------------------
@@ -155,6 +158,8 @@ class RunSettings:
     overwrite: bool = False
     #: the prediction cache (None: every backend is called)
     cache: Optional[PredictionCache] = None
+    #: the score cache (None: every score is computed; see evalkit/score_cache.py)
+    score_cache: Optional[ScoreCache] = None
     max_errors: Optional[int] = None
     progress: bool = False
     seed: int = 0
@@ -187,6 +192,7 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
         stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
+        stack.enter_context(text_store())  # each text split once for the whole run (backends and metrics)
         rundir: Optional[RunDir] = None
         if out is not None:
             rundir = RunDir.create(out)
@@ -211,7 +217,7 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
                                 max_output_chars=settings.max_output_chars, executor=executor)
         close_systems(built)  # models unloaded before the metrics load theirs
         return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir,
-                          scoring=executor.score_predictions)
+                          scoring=executor.score_predictions, score_cache=settings.score_cache)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -47,6 +47,7 @@ from evalkit.scoring_split import assemble, batches, combine, is_item_local, say
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
+    from evalkit.score_cache import ScoreCache
     from evalkit.scoring import Scorer, ScoringResult
 
 #: a task (or actor call) whose worker dies is run again this many times before its rows fail
@@ -174,7 +175,9 @@ class RayExecutor(Executor):
 
     # --- scoring --------------------------------------------------------------------------
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions") -> ScoringResult:
+                          source: str = "predictions", cache: Optional[ScoreCache] = None) -> ScoringResult:
+        """Every score computed on the cluster (``cache`` is not read: a cached result would
+        have to be matched on the driver, pair by pair, before the work is cut into batches)."""
         import ray
 
         from evalkit.scoring import make_pairs, score_pairs
