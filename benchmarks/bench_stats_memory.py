@@ -1,9 +1,10 @@
 """Benchmark: peak memory of one paired comparison (BCa bootstrap CI of the mean difference and
 the paired permutation test of ``evalkit.stats.paired_test``) with resampling in bounded batches
-(scipy's ``batch=``, what evalkit does) against scipy's default of drawing everything at once.
+(at most ``stats.BATCH_ELEMENTS`` values at a time, what evalkit does) against drawing every
+resample at once.
 
-Unbatched, the BCa jackknife alone holds an n x (n - 1) array, so memory grows with n²;
-batched it stays flat. The numbers (p-value, CI) must be identical: the script checks it.
+Unbatched, the resamples x items matrices grow with n; batched they stay flat (the jackknife
+of evalkit/resample.py is computed in closed form, O(n)). The numbers (p-value, CI) must be identical: the script checks it.
 Peak memory is what ``tracemalloc`` sees (numpy reports its buffers to it). Each setting runs
 in its own process so that one measurement cannot inherit another's allocations.
 
@@ -27,7 +28,7 @@ sys.path.insert(0, {root!r})
 from evalkit import stats
 n, resamples, batched = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "batched"
 if not batched:
-    stats.batch_size = lambda n_items, n_resamples: None  # scipy's default: one batch
+    stats.BATCH_ELEMENTS = 10 ** 12  # every resample in one batch
 rng = np.random.default_rng(0)
 a = rng.random(n)
 b = a + rng.normal(0.001, 0.1, n)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
     from evalkit.config import Config
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
     from evalkit.scoring import Scorer
 
 __all__ = ["evaluate", "load_gold", "load_run", "rescore_run", "resume_run", "score"]
@@ -128,12 +129,12 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
         min_items=min_items or cfg.stats.min_items, prices=cfg.prices,
         executor=open_executor(executor, address=ray_address, config=cfg))
     store, owned = _cache(cache)
+    settings.cache = store
+    settings.score_cache = _score_cache(store)
     try:
-        settings.cache = store
         return new_run(gold_set, specs, scorers, settings, backends)
     finally:
-        if owned and store is not None:
-            store.close()
+        _close(store if owned else None, settings.score_cache)
 
 
 def score(gold: GoldLike, predictions: PredictionsLike, metrics: MetricsLike = None, *,
@@ -209,13 +210,13 @@ def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: Cach
     else:
         texts = list(systems)
     store, owned = _cache(cache)
+    score_cache = _score_cache(store)
     try:
         return resume_dir(path, cfg, systems=texts, backends=backends, cache=store, max_errors=max_errors,
                           progress=progress, retry_failed=retry_failed,
-                          executor=open_executor(executor, address=ray_address, config=cfg))
+                          executor=open_executor(executor, address=ray_address, config=cfg), score_cache=score_cache)
     finally:
-        if owned and store is not None:
-            store.close()
+        _close(store if owned else None, score_cache)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +304,19 @@ def _config(config: ConfigLike) -> Config:
     if isinstance(config, Config):
         return config
     return load_config(config) if config is not None else Config()
+
+
+def _score_cache(store: Optional[PredictionCache]) -> Optional[ScoreCache]:
+    """The score cache beside a prediction cache (the same database; see evalkit/score_cache.py)."""
+    from evalkit.score_cache import ScoreCache
+
+    return ScoreCache(store.path) if store is not None else None
+
+
+def _close(*caches: Optional[Union[PredictionCache, ScoreCache]]) -> None:
+    for c in caches:
+        if c is not None:
+            c.close()
 
 
 def _cache(cache: CacheLike) -> tuple[Optional[PredictionCache], bool]:

@@ -10,6 +10,9 @@ affects. Failed, empty and truncated (``finish_reason="length"``) outputs are ne
 
 Default location ``.evalkit/cache.sqlite`` under the current directory, or
 ``$EVALKIT_CACHE_DIR/cache.sqlite``. Several evalkit processes may share one cache (WAL).
+
+The same database holds the score cache (table ``scores``, see evalkit/score_cache.py):
+``evalkit cache stats`` reports both tables, ``evalkit cache clear`` empties both (or one).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from typing import Any, Optional
 from evalkit.errors import UsageError
 from evalkit.identity import identity_digest, output_identity
 
-__all__ = ["CacheStats", "CachedSummary", "PredictionCache", "cache_key", "default_cache", "identity_digest",
-           "output_identity"]
+__all__ = ["CacheStats", "CachedSummary", "Cleared", "PredictionCache", "ScoreStats", "cache_key", "default_cache",
+           "identity_digest", "open_db", "output_identity"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".evalkit")
@@ -48,6 +51,15 @@ CREATE TABLE IF NOT EXISTS predictions (
     hits       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS predictions_backend ON predictions(backend);
+CREATE TABLE IF NOT EXISTS scores (
+    key        TEXT PRIMARY KEY,
+    metric     TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created    REAL NOT NULL,
+    last_used  REAL NOT NULL,
+    hits       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS scores_metric ON scores(metric);
 """
 
 
@@ -66,6 +78,39 @@ class CachedSummary:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def open_db(path: Path) -> sqlite3.Connection:
+    """The cache database at ``path`` (created with both tables if missing), in WAL mode."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+        if "meta" not in columns:  # a cache written by an earlier evalkit
+            conn.execute("ALTER TABLE predictions ADD COLUMN meta TEXT")
+    except (OSError, sqlite3.Error) as e:
+        raise UsageError(f"cannot open the prediction cache {path}: {e} "
+                         f"(set {CACHE_ENV} or run with --no-cache)") from None
+    return conn
+
+
+def db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+@dataclass
+class ScoreStats:
+    """The score table: entries and hits, per metric family."""
+
+    entries: int = 0
+    hits: int = 0
+    by_metric: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "hits": self.hits, "by_metric": self.by_metric}
+
+
 @dataclass
 class CacheStats:
     path: str
@@ -76,10 +121,12 @@ class CacheStats:
     by_backend: dict[str, dict[str, int]] = field(default_factory=dict)
     oldest: Optional[float] = None
     newest: Optional[float] = None
+    scores: ScoreStats = field(default_factory=ScoreStats)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "exists": self.exists, "entries": self.entries, "size_bytes": self.size_bytes,
-                "hits": self.hits, "by_backend": self.by_backend, "oldest": self.oldest, "newest": self.newest}
+                "hits": self.hits, "by_backend": self.by_backend, "oldest": self.oldest, "newest": self.newest,
+                "scores": self.scores.as_dict()}
 
 
 class PredictionCache:
@@ -92,19 +139,7 @@ class PredictionCache:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
-                columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
-                if "meta" not in columns:  # a cache written by an earlier evalkit
-                    conn.execute("ALTER TABLE predictions ADD COLUMN meta TEXT")
-            except (OSError, sqlite3.Error) as e:
-                raise UsageError(f"cannot open the prediction cache {self.path}: {e} "
-                                 f"(set {CACHE_ENV} or run with --no-cache)") from None
-            self._conn = conn
+            self._conn = open_db(self.path)
         return self._conn
 
     def get(self, key: str) -> Optional[CachedSummary]:
@@ -140,18 +175,32 @@ class PredictionCache:
             "SELECT COUNT(*), COALESCE(SUM(hits), 0), MIN(created), MAX(created) FROM predictions").fetchone()
         by_backend = {b: {"entries": n, "hits": h} for b, n, h in c.execute(
             "SELECT backend, COUNT(*), COALESCE(SUM(hits), 0) FROM predictions GROUP BY backend ORDER BY backend")}
-        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
-        return CacheStats(path=str(self.path), exists=True, entries=entries, size_bytes=size, hits=hits,
-                          by_backend=by_backend, oldest=oldest, newest=newest)
+        s_entries, s_hits = c.execute("SELECT COUNT(*), COALESCE(SUM(hits), 0) FROM scores").fetchone()
+        by_metric = {m: {"entries": n, "hits": h} for m, n, h in c.execute(
+            "SELECT metric, COUNT(*), COALESCE(SUM(hits), 0) FROM scores GROUP BY metric ORDER BY metric")}
+        return CacheStats(path=str(self.path), exists=True, entries=entries, size_bytes=db_size(self.path), hits=hits,
+                          by_backend=by_backend, oldest=oldest, newest=newest,
+                          scores=ScoreStats(entries=s_entries, hits=s_hits, by_metric=by_metric))
 
     def clear(self, backend: Optional[str] = None) -> int:
-        """Delete every entry (or those of one backend); returns how many were deleted."""
+        """Delete every summary (or those of one backend); returns how many were deleted."""
         if not self.path.is_file():
             return 0
         if backend is None:
             n = self.conn.execute("DELETE FROM predictions").rowcount
         else:
             n = self.conn.execute("DELETE FROM predictions WHERE backend = ?", (backend,)).rowcount
+        self.conn.execute("VACUUM")
+        return int(n)
+
+    def clear_scores(self, metric: Optional[str] = None) -> int:
+        """Delete every cached score (or those of one metric family); returns how many."""
+        if not self.path.is_file():
+            return 0
+        if metric is None:
+            n = self.conn.execute("DELETE FROM scores").rowcount
+        else:
+            n = self.conn.execute("DELETE FROM scores WHERE metric = ?", (metric,)).rowcount
         self.conn.execute("VACUUM")
         return int(n)
 
@@ -181,14 +230,33 @@ def cache_stats(directory: Path | str | None = None) -> CacheStats:
         cache.close()
 
 
-def clear_cache(directory: Path | str | None = None, backend: Optional[str] = None) -> int:
-    """Delete the cached summaries (all, or ``backend``'s); a ``backend`` that is neither in the
-    cache nor installed is a usage error naming the backends the cache holds."""
+@dataclass(frozen=True)
+class Cleared:
+    summaries: int
+    scores: int
+
+
+def clear_cache(directory: Path | str | None = None, backend: Optional[str] = None, *,
+                table: Optional[str] = None, metric: Optional[str] = None) -> Cleared:
+    """Empty the cache: both tables, or ``table`` ("predictions" / "scores") only. ``backend``
+    limits the predictions cleared (and implies that table), ``metric`` the scores."""
+    if table not in (None, "predictions", "scores"):
+        raise UsageError(f"unknown cache table {table!r}: use predictions or scores")
+    if backend is not None and metric is not None:
+        raise UsageError("--backend clears cached summaries and --metric cached scores: give one of them")
+    if backend is not None:
+        table = table or "predictions"
+    if metric is not None:
+        table = table or "scores"
+    if (backend is not None and table != "predictions") or (metric is not None and table != "scores"):
+        raise UsageError("--backend goes with the predictions table, --metric with the scores table")
     cache = default_cache(directory)
     try:
         if backend is not None:
             check_backend_name(backend, list(cache.stats().by_backend), cache.path)
-        return cache.clear(backend)
+        summaries = cache.clear(backend) if table in (None, "predictions") else 0
+        scores = cache.clear_scores(metric) if table in (None, "scores") else 0
+        return Cleared(summaries, scores)
     finally:
         cache.close()
 

@@ -48,13 +48,14 @@ from evalkit.records import (
     recorded_direction,
 )
 from evalkit.rundir import RunDir, _read_record
-from evalkit.stats import TIE_TOLERANCE, PairedResult, _r, holm, paired_frame, paired_test, stable_rng
+from evalkit.stats import TIE_TOLERANCE, PairedResult, _r, holm, items_digest, paired_tests, stable_rng
 
 FILE_NAME = "comparisons.json"
 DEFAULT_MIN_ITEMS = 10
 ALPHA = 0.05
-TEST = ("two-sided paired permutation test (scipy.stats.permutation_test, permutation_type='samples', "
-        "statistic = mean difference); CI: paired bootstrap of the mean difference")
+TEST = ("two-sided paired permutation test (sign flips, as scipy.stats.permutation_test with "
+        "permutation_type='samples'; statistic = mean difference); CI: paired BCa bootstrap of the mean "
+        "difference; one set of seeded resamples per system pair and item set, shared by the metrics")
 CORRECTION = ("Holm within each metric, across its system pairs with at least {min_items} shared items "
               "(metrics are separate questions and are not adjusted across each other)")
 NOT_RECORDED = ("direction not recorded (run made by an older evalkit): not ranked; "
@@ -88,23 +89,71 @@ def too_few_n(summary: RunSummary, mc: MetricComparisons, system: str, min_items
 PairNumbers = PairedResult
 
 
-def pair_rng(seed: int, metric: str, a: str, b: str) -> np.random.Generator:
-    """The generator of one comparison: seeded by the run's seed, the two systems and the metric
+def pair_rng(seed: int, a: str, b: str, item_ids: Sequence[str]) -> np.random.Generator:
+    """The generator of one system pair's comparisons on one item set (every metric scored on
+    those items shares its draws): seeded by the run's seed, the two systems and the items
     (not the run id or directory, so a run's numbers do not depend on where it was written)."""
-    return stable_rng(seed, "pair", a, b, metric)
+    return stable_rng(seed, "pair", a, b, items_digest(item_ids))
 
 
-def pair_numbers(va: np.ndarray, vb: np.ndarray, *, min_items: int, confidence: float, n_resamples: int,
-                 rng: np.random.Generator) -> PairNumbers:
-    """Test B against A (aligned finite values) when they share at least ``min_items`` items."""
+def untested_numbers(va: np.ndarray, vb: np.ndarray) -> PairNumbers:
+    """Means, delta and wins/ties/losses of a pair with too few items to test (no CI, no p)."""
     n = int(va.size)
-    if n >= max(min_items, 1):
-        return paired_test(va, vb, confidence=confidence, n_resamples=n_resamples, rng=rng)
     d = vb - va
     d[np.abs(d) < TIE_TOLERANCE] = 0.0
     higher, lower = int((d > 0).sum()), int((d < 0).sum())
     ma, mb, md = ((_r(float(x.mean())) if n else None) for x in (va, vb, d))
     return PairNumbers(n, ma, mb, md, None, None, None, None, higher, n - higher - lower, lower, tested=False)
+
+
+class ScoreTable:
+    """A tidy scores table indexed once: per (system, metric) the finite values by gold_id."""
+
+    def __init__(self, scores: pd.DataFrame):
+        self._series: dict[tuple[str, str], pd.Series] = {}
+        for (system, metric), sel in scores.groupby(["system", "metric"], sort=False):
+            s = pd.Series(sel["value"].to_numpy(dtype=float), index=sel["gold_id"].astype(str).to_numpy())
+            if s.index.has_duplicates:
+                from evalkit.errors import InputError
+
+                dup = s.index[s.index.duplicated()][0]
+                raise InputError(f"scores hold {metric!r} of system {system!r} twice for gold_id {dup!r}",
+                                 field="gold_id")
+            self._series[(str(system), str(metric))] = s[np.isfinite(s.to_numpy())]
+
+    def get(self, system: str, metric: str) -> pd.Series:
+        return self._series.get((system, metric), pd.Series(dtype=float))
+
+
+def aligned(ta: ScoreTable, a: str, tb: ScoreTable, b: str, metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The items both systems scored (finite), sorted by gold_id, and their values."""
+    sa, sb = ta.get(a, metric), tb.get(b, metric)
+    common = sorted(set(sa.index) & set(sb.index))
+    return common, sa.loc[common].to_numpy(dtype=float), sb.loc[common].to_numpy(dtype=float)
+
+
+def pair_table(ta: ScoreTable, tb: ScoreTable, pairs: Sequence[tuple[str, str]], metrics: Sequence[str], *,
+               seed: int, min_items: int, confidence: float, n_resamples: int
+               ) -> dict[str, list[PairNumbers]]:
+    """Per metric, the numbers of every pair (system a in ``ta`` against b in ``tb``), in order.
+    Per pair, the metrics scored on the same items are tested together, on one set of draws."""
+    out: dict[str, list[PairNumbers]] = {m: [] for m in metrics}
+    for a, b in pairs:
+        groups: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        for m in metrics:
+            common, va, vb = aligned(ta, a, tb, b, m)
+            groups.setdefault(tuple(common), []).append((m, va, vb))
+        numbers: dict[str, PairNumbers] = {}
+        for ids, members in groups.items():
+            if len(ids) >= max(min_items, 1):
+                results = paired_tests(np.vstack([va for _, va, _ in members]), np.vstack([vb for _, _, vb in members]),
+                                       confidence=confidence, n_resamples=n_resamples, rng=pair_rng(seed, a, b, ids))
+                numbers.update({m: r for (m, _, _), r in zip(members, results)})
+            else:
+                numbers.update({m: untested_numbers(va, vb) for m, va, vb in members})
+        for m in metrics:
+            out[m].append(numbers[m])
+    return out
 
 
 def outcome_of(p: PairNumbers, p_adjusted: Optional[float], direction: Optional[Direction], alpha: float) -> Outcome:
@@ -167,6 +216,7 @@ def compute_comparisons(summary: RunSummary, scores: pd.DataFrame, *, min_items:
     systems = list(summary.systems)
     metrics: list[MetricComparisons] = []
     not_compared: dict[str, str] = {}
+    todo: list[tuple[str, Ranked, list[str]]] = []
     for metric in headline_outputs(summary):
         direction = recorded_direction(metric, summary.metrics)
         if direction is None:
@@ -179,7 +229,12 @@ def compute_comparisons(summary: RunSummary, scores: pd.DataFrame, *, min_items:
         if len(scored) < 2:
             not_compared[metric] = "scored for fewer than two systems"
             continue
-        metrics.append(compare_metric(summary, scores, scored, metric, direction, min_items=min_items, alpha=alpha))
+        todo.append((metric, direction, scored))
+    table = ScoreTable(scores)
+    numbers = _numbers_by_scored_set(summary, table, todo, min_items=min_items)
+    for metric, direction, scored in todo:
+        metrics.append(compare_metric(summary, scored, metric, direction, numbers[metric], min_items=min_items,
+                                      alpha=alpha))
     return RunComparisons(
         run_id=summary.run_id, gold=summary.gold, summary_digest=summary_digest(summary), test=TEST,
         correction=CORRECTION.format(min_items=min_items), alpha=alpha, confidence=summary.confidence,
@@ -195,26 +250,45 @@ class PairRow:
     p_adjusted: Optional[float]
 
 
-def metric_pairs(scores_a: pd.DataFrame, scores_b: pd.DataFrame, pairs: Sequence[tuple[str, str]], metric: str, *,
-                 seed: int, min_items: int, confidence: float, n_resamples: int) -> tuple[list[PairRow], str]:
-    """Test every pair (system a in ``scores_a`` against system b in ``scores_b``) on ``metric``
-    and Holm-adjust across the tested ones: the rows and the family in words."""
-    numbers = []
-    for a, b in pairs:
-        va, vb = paired_frame(scores_a, a, scores_b, b, metric)
-        numbers.append(pair_numbers(va, vb, min_items=min_items, confidence=confidence, n_resamples=n_resamples,
-                                    rng=pair_rng(seed, metric, a, b)))
+def _numbers_by_scored_set(summary: RunSummary, table: ScoreTable, todo: Sequence[tuple[str, Ranked, list[str]]], *,
+                           min_items: int) -> dict[str, list[PairNumbers]]:
+    """The pair numbers of every metric to compare; metrics scored by the same systems share one pass."""
+    by_systems: dict[tuple[str, ...], list[str]] = {}
+    for metric, _, scored in todo:
+        by_systems.setdefault(tuple(scored), []).append(metric)
+    out: dict[str, list[PairNumbers]] = {}
+    for systems, names in by_systems.items():
+        pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
+        out.update(pair_table(table, table, pairs, names, seed=summary.seed, min_items=min_items,
+                              confidence=summary.confidence, n_resamples=summary.n_resamples))
+    return out
+
+
+def holm_rows(pairs: Sequence[tuple[str, str]], numbers: Sequence[PairNumbers], metric: str,
+              min_items: int) -> tuple[list[PairRow], str]:
+    """Holm-adjust one metric's tested pairs: the rows and the family in words."""
     tested = [i for i, p in enumerate(numbers) if p.tested]
     adjusted = dict(zip(tested, holm([numbers[i].p_value for i in tested])))
     rows = [PairRow(a, b, p, adjusted.get(i)) for i, ((a, b), p) in enumerate(zip(pairs, numbers))]
     return rows, family_text(metric, len(tested), len(pairs) - len(tested), min_items)
 
 
-def compare_metric(summary: RunSummary, scores: pd.DataFrame, systems: Sequence[str], metric: str,
-                   direction: Ranked, *, min_items: int, alpha: float) -> MetricComparisons:
+def metric_pairs(scores_a: pd.DataFrame, scores_b: pd.DataFrame, pairs: Sequence[tuple[str, str]], metric: str, *,
+                 seed: int, min_items: int, confidence: float, n_resamples: int) -> tuple[list[PairRow], str]:
+    """Test every pair (system a in ``scores_a`` against system b in ``scores_b``) on ``metric``
+    and Holm-adjust across the tested ones: the rows and the family in words. (The numbers are
+    those :func:`compute_comparisons` gives: the draws depend on the pair and its items only.)"""
+    table_a = ScoreTable(scores_a)
+    table_b = table_a if scores_b is scores_a else ScoreTable(scores_b)
+    numbers = pair_table(table_a, table_b, pairs, [metric], seed=seed, min_items=min_items, confidence=confidence,
+                         n_resamples=n_resamples)[metric]
+    return holm_rows(pairs, numbers, metric, min_items)
+
+
+def compare_metric(summary: RunSummary, systems: Sequence[str], metric: str, direction: Ranked,
+                   numbers: Sequence[PairNumbers], *, min_items: int, alpha: float) -> MetricComparisons:
     pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
-    rows, family = metric_pairs(scores, scores, pairs, metric, seed=summary.seed, min_items=min_items,
-                                confidence=summary.confidence, n_resamples=summary.n_resamples)
+    rows, family = holm_rows(pairs, numbers, metric, min_items)
     stats = []
     for r in rows:
         p = r.numbers

@@ -47,6 +47,7 @@ from evalkit.scoring_split import assemble, is_item_local, score_families
 
 if TYPE_CHECKING:
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
 
 
 @dataclass
@@ -85,7 +86,8 @@ def merge_runs(opts: MergeOptions) -> Run:
         recorded = list(shards[0].manifest.metrics)
 
         def scoring(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                    source: str, *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
+                    source: str, score_cache: Optional[ScoreCache] = None, *,
+                    on_metric: Optional[OnMetric] = None) -> ScoringResult:
             return merged_scores(shards, gold, predictions, scorers, recorded, plan, source)
 
         return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items, rundir=rundir,

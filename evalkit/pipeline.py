@@ -38,11 +38,13 @@ from evalkit.records import GoldRef, GoldSelection, GoldSet, Manifest, Predictio
 from evalkit.redact import redact_argv, redact_options
 from evalkit.rundir import RunDir, check_new_location, new_run_id
 from evalkit.scoring import OnMetric, Scorer, ScoringResult, build_scorers, score_predictions
+from evalkit.text import text_store
 
 if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
     from evalkit.executors import Executor
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
 
 DEFAULT_SYSTEMS = ("lead", "textrank", "oracle")
 _VERSIONED = ("rouge-score", "bert-score", "pysbd", "transformers", "torch", "pandas", "scipy", "numpy",
@@ -102,17 +104,19 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 # --- the stages after predictions exist ------------------------------------------------------
 
 class ScoringFn(Protocol):
-    """Computes a run's scores: ``(gold, predictions, scorers, source, on_metric=...) -> ScoringResult``;
-    ``on_metric(name, i, n)`` is called before the i-th of n metric families is scored (progress)."""
+    """Computes a run's scores: ``(gold, predictions, scorers, source, score_cache, on_metric=...)
+    -> ScoringResult``; ``score_cache``: the score cache to read and fill (None: compute every
+    score); ``on_metric(name, i, n)`` is called before the i-th of n metric families is scored (progress)."""
 
-    def __call__(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer], source: str, *,
+    def __call__(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer], source: str,
+                 score_cache: Optional[ScoreCache] = None, *,
                  on_metric: Optional[OnMetric] = None) -> ScoringResult: ...
 
 
 def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *,
                keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None,
-               scoring: Optional[ScoringFn] = None, prices: Optional[Mapping[str, Price]] = None,
-               progress: bool = False) -> Run:
+               scoring: Optional[ScoringFn] = None, score_cache: Optional[ScoreCache] = None,
+               prices: Optional[Mapping[str, Price]] = None, progress: bool = False) -> Run:
     """Score, summarise and compare a run whose predictions are complete, into a ``Run``;
     written into ``rundir`` when there is one (``write_run``: the manifest's completion last).
 
@@ -120,6 +124,7 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     see rescore.py). ``min_items``: fewer shared items than this and a comparison is "too few items".
     ``scoring``: computes the scores instead of ``score_predictions`` here (the Ray executor
     scores on workers; ``evalkit merge`` assembles the shards' scores, see merge.py).
+    ``score_cache``: read and write the score cache (evalkit/score_cache.py; None: compute every score).
     """
     from evalkit.comparisons import compute_comparisons
     from evalkit.rescore import merge_scoring
@@ -129,7 +134,8 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
 
     source = str(rundir.predictions_path) if rundir is not None else "predictions"
     with Steps("scoring", enabled=progress) as steps:
-        scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source, on_metric=steps.on_metric)
+        scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source, score_cache,
+                                                         on_metric=steps.on_metric)
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
@@ -149,8 +155,9 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
 
 
 def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                source: str, *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
-    return score_predictions(gold, predictions, scorers, source=source, on_metric=on_metric)
+                source: str, score_cache: Optional[ScoreCache] = None, *,
+                on_metric: Optional[OnMetric] = None) -> ScoringResult:
+    return score_predictions(gold, predictions, scorers, source=source, cache=score_cache, on_metric=on_metric)
 
 
 # --- a new run -------------------------------------------------------------------------------
@@ -165,6 +172,8 @@ class RunSettings:
     overwrite: bool = False
     #: the prediction cache (None: every backend is called)
     cache: Optional[PredictionCache] = None
+    #: the score cache (None: every score is computed; see evalkit/score_cache.py)
+    score_cache: Optional[ScoreCache] = None
     max_errors: Optional[int] = None
     progress: bool = False
     seed: int = 0
@@ -199,6 +208,7 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
         stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
+        stack.enter_context(text_store())  # each text split once for the whole run (backends and metrics)
         rundir: Optional[RunDir] = None
         if out is not None:
             rundir = RunDir.create(out)
@@ -223,7 +233,8 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
                                 max_output_chars=settings.max_output_chars, executor=executor)
         close_systems(built)  # models unloaded before the metrics load theirs
         return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir,
-                          scoring=executor.score_predictions, prices=settings.prices, progress=settings.progress)
+                          scoring=executor.score_predictions, score_cache=settings.score_cache,
+                          prices=settings.prices, progress=settings.progress)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -31,16 +31,17 @@ if TYPE_CHECKING:
     from evalkit.cache import PredictionCache
     from evalkit.executors import Executor
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
 
 
 def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
                backends: Optional[Mapping[str, Backend]] = None, cache: Optional[PredictionCache] = None,
                max_errors: Optional[int] = None, progress: bool = False, retry_failed: bool = False,
-               executor: Optional[Executor] = None) -> Run:
+               executor: Optional[Executor] = None, score_cache: Optional[ScoreCache] = None) -> Run:
     """Finish the run in directory ``path`` (see the module doc). ``systems``: ``-s`` texts that
     re-supply secrets; ``backends``: systems given again as built backends (a Backend instance
     or a function the run was made with), by name. ``executor``: where backends and metrics run
-    (default: this process)."""
+    (default: this process). ``score_cache``: scores computed before are read from it."""
     from evalkit.executors.local import LocalExecutor
     from evalkit.runner import run_built
 
@@ -73,7 +74,7 @@ def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
                 close_systems(built)  # models unloaded before the metrics load theirs
                 return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items,
                                   rundir=rundir, scoring=executor.score_predictions, prices=config.prices,
-                                  progress=progress)
+                                  progress=progress, score_cache=score_cache)
         finally:
             close_systems(built)
 

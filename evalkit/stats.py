@@ -2,14 +2,15 @@
 
 Choices (documented in docs/ci.md, stated in every output that uses them):
 
-* **CI of a mean** — ``scipy.stats.bootstrap`` (BCa, falling back to the percentile method
-  when BCa is undefined, e.g. very small or lopsided samples), ``confidence`` (default 0.95),
-  ``n_resamples`` (default 10,000). n = 0 gives no CI; n = 1 or constant data give the
-  degenerate interval [v, v] (there is no spread to resample) instead of NaN and warnings.
+* **CI of a mean** — the BCa bootstrap interval (Efron & Tibshirani 1993; computed as
+  ``scipy.stats.bootstrap(method="BCa")`` computes it, see evalkit/resample.py), falling back
+  to the percentile interval when BCa is undefined (e.g. very small or lopsided samples),
+  ``confidence`` (default 0.95), ``n_resamples`` (default 10,000). n = 0 gives no CI; n = 1
+  or constant data give the degenerate interval [v, v] (there is no spread to resample).
 * **Paired comparison** of systems A and B on the items both scored: d_i = B_i - A_i;
-  mean difference, its paired-bootstrap CI (the items are resampled, so each pair stays
-  together), the effect size d_z = mean(d) / sd(d), and wins/ties/losses of B over A.
-* **p-value** — a paired permutation test (``scipy.stats.permutation_test`` with
+  mean difference, its paired-bootstrap CI (BCa; the items are resampled, so each pair
+  stays together), the effect size d_z = mean(d) / sd(d), and wins/ties/losses of B over A.
+* **p-value** — a paired permutation test (as ``scipy.stats.permutation_test`` with
   ``permutation_type="samples"``: under H0 the labels A/B of each item are exchangeable, so
   the signs of the d_i are flipped at random), statistic = mean difference, two-sided unless
   asked. Exact (all 2^n sign patterns) when 2^n <= n_resamples, otherwise Monte Carlo with
@@ -19,19 +20,21 @@ Choices (documented in docs/ci.md, stated in every output that uses them):
   special rules.
 * **Multiple comparisons** — Holm's step-down correction (controls the family-wise error rate
   under any dependence between tests). The family is stated where it is applied.
-* **Determinism** — every random draw comes from a generator seeded by (seed, system,
-  metric), derived with a stable hash, so the same inputs give byte-identical numbers and
-  adding a system does not change another system's CI.
-* **Memory** — resamples are drawn in batches of at most ``BATCH_ELEMENTS`` values (scipy's
-  ``batch=``), so memory stays bounded at any n; batching does not change any number (the
-  generator's stream is the same).
+* **Vectorized, seeded draws** (evalkit/resample.py) — all metrics scored on the same items
+  share one set of resamples: one bootstrap index matrix and one sign matrix per system pair
+  (per system for the CIs) and item set, drawn from a generator seeded by (seed, the systems,
+  a digest of the item ids). The same inputs give byte-identical numbers; adding a system or
+  a metric does not change another one's numbers. The methods are scipy's; the draws are
+  shared across metrics (tests/test_resample.py checks the results against scipy's).
+* **Memory** — resamples are drawn in batches of at most ``BATCH_ELEMENTS`` values, so
+  memory stays bounded at any n; batching does not change any number (the generator's
+  stream is the same).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -39,6 +42,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from evalkit import resample
 from evalkit.errors import InputError
 from evalkit.records import ErrorCount, GoldRef, MetricSpec, MetricStat, Prediction, RunSummary, SystemSummary
 
@@ -53,7 +57,7 @@ ERROR_CHARS = 500
 
 def batch_size(n_items: int, n_resamples: int) -> int:
     """Resamples per batch so that one batch holds at most ``BATCH_ELEMENTS`` values."""
-    return max(1, min(n_resamples, BATCH_ELEMENTS // max(n_items, 1)))
+    return resample.rows_per_batch(n_items, n_resamples, BATCH_ELEMENTS)
 
 
 def _r(x: Optional[float]) -> Optional[float]:
@@ -75,33 +79,41 @@ def stable_rng(seed: int, *keys: str) -> np.random.Generator:
 # CI of a mean
 # --------------------------------------------------------------------------------------------
 
+def items_digest(ids: Iterable[str]) -> str:
+    """A short digest of an item set (part of the generator seed of the draws over it)."""
+    return hashlib.sha256("\x1f".join(ids).encode("utf-8")).hexdigest()[:16]
+
+
+def bootstrap_cis(X: np.ndarray, *, confidence: float = 0.95, n_resamples: int = 10000,
+                  rng: np.random.Generator | None = None) -> list[tuple[Optional[float], Optional[float]]]:
+    """Bootstrap CIs of the mean of each row of ``X`` (metrics x items, all finite), from one
+    set of resamples. [v, v] for one item or a constant row."""
+    X = np.asarray(X, dtype=float)
+    m, n = X.shape
+    if n == 0:
+        return [(None, None)] * m
+    if n == 1:
+        return [(float(x), float(x)) for x in X[:, 0]]
+    rng = rng if rng is not None else np.random.default_rng(0)
+    theta_b = resample.bootstrap_means(X, rng, n_resamples, BATCH_ELEMENTS)
+    lo, hi = resample.bca_interval(X, theta_b, confidence)
+    out: list[tuple[Optional[float], Optional[float]]] = []
+    for i in range(m):
+        row = X[i]
+        if np.ptp(row) == 0:
+            out.append((float(row[0]), float(row[0])))
+        else:  # a percentile interval of a mean lies within [min, max]; clip BCa's rare overshoot
+            out.append((max(float(lo[i]), float(row.min())), min(float(hi[i]), float(row.max()))))
+    return out
+
+
 def bootstrap_ci(values: Sequence[float] | np.ndarray, *, confidence: float = 0.95,
                  n_resamples: int = 10000, rng: np.random.Generator | None = None
                  ) -> tuple[Optional[float], Optional[float]]:
     """Bootstrap CI of the mean. (None, None) for no data; [v, v] for one value or constant data."""
-    from scipy import stats
-
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
-    if x.size == 0:
-        return None, None
-    if x.size == 1 or np.ptp(x) == 0:
-        return float(x[0]), float(x[0])
-    rng = rng if rng is not None else np.random.default_rng(0)
-    state = rng.bit_generator.state  # BCa and its fallback draw the same resamples
-    for method in ("BCa", "percentile"):
-        rng.bit_generator.state = state
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # degenerate BCa -> NaN -> percentile below
-            res = stats.bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                                  method=method, vectorized=True, axis=-1, rng=rng,
-                                  batch=batch_size(x.size, n_resamples))
-        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(lo) and math.isfinite(hi):
-            # a percentile interval of a mean always lies within [min, max]; clip BCa's rare overshoot
-            return max(lo, float(x.min())), min(hi, float(x.max()))
-    m = float(x.mean())
-    return m, m
+    return bootstrap_cis(x[None, :], confidence=confidence, n_resamples=n_resamples, rng=rng)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,28 +155,49 @@ def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions:
     metric_order = _metric_order(metrics, df)
     systems_order = list(dict.fromkeys([p.system for p in predictions] + list(df["system"].unique())))
 
+    by_system = {str(name): sdf for name, sdf in df.groupby("system", sort=False)}
     systems: dict[str, SystemSummary] = {}
     for system in systems_order:
         counts = per_system.get(system, {"items": 0, "ok": 0, "failed": 0, "cached": 0})
-        sdf = df[df["system"] == system]
+        sdf = by_system.get(system)
         stats_by_metric: dict[str, MetricStat] = {}
-        for metric in metric_order:
-            vals = sdf.loc[sdf["metric"] == metric, "value"].to_numpy(dtype=float)
-            if vals.size == 0:
-                continue
-            finite = vals[np.isfinite(vals)]
-            lo, hi = bootstrap_ci(finite, confidence=confidence, n_resamples=n_resamples,
-                                  rng=stable_rng(seed, "ci", system, metric))
-            stats_by_metric[metric] = MetricStat(
-                mean=_r(float(finite.mean())) if finite.size else None,
-                ci_low=_r(lo), ci_high=_r(hi), n=int(finite.size),
-                n_not_applicable=int(vals.size - finite.size))
-        systems[system] = SystemSummary(items=counts["items"], ok=counts["ok"], failed=counts["failed"],
-                                        cached=counts["cached"], metrics=stats_by_metric,
-                                        errors=top_errors(messages.get(system, {})))
+        if sdf is not None:
+            cis = _system_cis(system, sdf, seed=seed, confidence=confidence, n_resamples=n_resamples)
+            for metric in metric_order:
+                if metric not in cis:
+                    continue
+                finite, n_na, (lo, hi) = cis[metric]
+                stats_by_metric[metric] = MetricStat(
+                    mean=_r(float(finite.mean())) if finite.size else None,
+                    ci_low=_r(lo), ci_high=_r(hi), n=int(finite.size), n_not_applicable=n_na)
+        systems[system] = SystemSummary(metrics=stats_by_metric, errors=top_errors(messages.get(system, {})), **counts)
 
     return RunSummary(run_id=run_id, gold=gold, confidence=confidence, n_resamples=n_resamples,
                       seed=seed, systems=systems, metrics=list(metrics), notes=list(notes))
+
+
+def _system_cis(system: str, sdf: pd.DataFrame, *, seed: int, confidence: float, n_resamples: int
+                ) -> dict[str, tuple[np.ndarray, int, tuple[Optional[float], Optional[float]]]]:
+    """Per metric of one system: its finite values, how many were not applicable, its CI.
+    Metrics with the same scored items share one set of resamples (seeded by the system and
+    the item set, so neither another system nor another metric changes a CI)."""
+    groups: dict[tuple[str, ...], list[tuple[str, np.ndarray]]] = {}
+    out: dict[str, tuple[np.ndarray, int, tuple[Optional[float], Optional[float]]]] = {}
+    for metric, mdf in sdf.groupby("metric", sort=False):
+        vals = mdf["value"].to_numpy(dtype=float)
+        ids = mdf["gold_id"].astype(str).to_numpy()
+        keep = np.isfinite(vals)
+        vals, ids = vals[keep], ids[keep]
+        order = np.argsort(ids, kind="stable")
+        groups.setdefault(tuple(ids[order]), []).append((str(metric), vals[order]))
+        out[str(metric)] = (vals, int(keep.size - vals.size), (None, None))
+    for ids, members in groups.items():
+        X = np.vstack([v for _, v in members]) if ids else np.empty((len(members), 0))
+        cis = bootstrap_cis(X, confidence=confidence, n_resamples=n_resamples,
+                            rng=stable_rng(seed, "ci", system, items_digest(ids)))
+        for (metric, _), ci in zip(members, cis):
+            out[metric] = (out[metric][0], out[metric][1], ci)
+    return out
 
 
 def error_text(p: Prediction) -> str:
@@ -223,41 +256,45 @@ def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
 
     ``alternative``: "two-sided", "less" (B < A) or "greater" (B > A) for the p-value.
     """
-    from scipy import stats
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    return paired_tests(a[keep][None, :], b[keep][None, :], confidence=confidence, n_resamples=n_resamples,
+                        rng=rng, alternative=alternative)[0]
 
-    va = np.asarray(a, dtype=float)
-    vb = np.asarray(b, dtype=float)
-    if va.shape != vb.shape:
-        raise ValueError(f"paired samples differ in length: {va.size} vs {vb.size}")
-    keep = np.isfinite(va) & np.isfinite(vb)
-    va, vb = va[keep], vb[keep]
-    n = int(va.size)
+
+def paired_tests(A: np.ndarray, B: np.ndarray, *, confidence: float = 0.95, n_resamples: int = 10000,
+                 rng: np.random.Generator | None = None, alternative: str = "two-sided") -> list[PairedResult]:
+    """:func:`paired_test` for each row of ``A``/``B`` (metrics x items, finite, aligned), all
+    rows on the same items and so from one set of resamples: the bootstrap of the differences
+    first, then the sign flips of the permutation test."""
+    A = np.asarray(A, dtype=float)
+    B = np.asarray(B, dtype=float)
+    m, n = A.shape
     if n == 0:
-        return PairedResult(0, None, None, None, None, None, None, None, 0, 0, 0, alternative)
-    d = vb - va
-    d[np.abs(d) < TIE_TOLERANCE] = 0.0
-    wins, losses = int((d > 0).sum()), int((d < 0).sum())
+        return [PairedResult(0, None, None, None, None, None, None, None, 0, 0, 0, alternative) for _ in range(m)]
+    D = B - A
+    D[np.abs(D) < TIE_TOLERANCE] = 0.0
     rng = rng if rng is not None else np.random.default_rng(0)
-    lo, hi = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, rng=rng)
-    sd = float(d.std(ddof=1)) if n > 1 else 0.0
-    effect = float(d.mean()) / sd if sd > 0 else None
-    if not d.any():
-        p = 1.0
-    elif n == 1:  # the exact test over the 2 sign patterns of one difference
-        p = 0.5 if (alternative == "greater" and d[0] > 0) or (alternative == "less" and d[0] < 0) else 1.0
+    cis = bootstrap_cis(D, confidence=confidence, n_resamples=n_resamples, rng=rng)
+    if n == 1:  # the exact test over the 2 sign patterns of one difference
+        pvals = [0.5 if (alternative == "greater" and d > 0) or (alternative == "less" and d < 0) else 1.0
+                 for d in D[:, 0]]
     else:
-        def statistic(x, y, axis):
-            return np.mean(x - y, axis=axis)
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.permutation_test((vb, va), statistic, permutation_type="samples",
-                                         alternative=alternative, n_resamples=n_resamples,
-                                         vectorized=True, axis=-1, rng=rng, batch=batch_size(2 * n, n_resamples))
-        p = min(1.0, float(res.pvalue))
-    return PairedResult(n=n, mean_a=_r(va.mean()), mean_b=_r(vb.mean()), delta=_r(d.mean()),
-                        ci_low=_r(lo), ci_high=_r(hi), p_value=_r(p), effect_size=_r(effect),
-                        wins=wins, ties=n - wins - losses, losses=losses, alternative=alternative)
+        pvals = [float(p) for p in resample.sign_flip_pvalues(D, rng, n_resamples, alternative, BATCH_ELEMENTS)]
+    out = []
+    for i in range(m):
+        d, (lo, hi) = D[i], cis[i]
+        wins, losses = int((d > 0).sum()), int((d < 0).sum())
+        sd = float(d.std(ddof=1)) if n > 1 else 0.0
+        effect = float(d.mean()) / sd if sd > 0 else None
+        p = 1.0 if not d.any() else min(1.0, pvals[i])
+        out.append(PairedResult(n=n, mean_a=_r(A[i].mean()), mean_b=_r(B[i].mean()), delta=_r(d.mean()),
+                                ci_low=_r(lo), ci_high=_r(hi), p_value=_r(p), effect_size=_r(effect),
+                                wins=wins, ties=n - wins - losses, losses=losses, alternative=alternative))
+    return out
 
 
 def holm(p_values: Sequence[Optional[float]]) -> list[Optional[float]]:

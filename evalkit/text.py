@@ -16,6 +16,17 @@ around it:
 - **idempotent**: every sentence returned, split again, is itself. pysbd keeps a quotation of
   several sentences together inside a paragraph but cuts it when it stands alone, so each
   sentence is split again until it is stable;
+- **fast path**: a piece pysbd cannot cut is not given to it (:func:`_one_sentence`): no
+  sentence mark (``. ! ? …`` and their full-width forms, ``\r``) before its final
+  punctuation and at most one in it, no closing quotation mark or bracket followed by a capital, no ``x)`` list
+  marker and no ``) "`` (pysbd's only other cuts). Key points, one-sentence lines and the pieces of tokenized text between
+  `` . `` stops mostly take it; the output is the same as pysbd's (tested on every SummEval
+  and shipped-gold text);
+- **split once per run**: while a :class:`TextStore` is active (``with text_store():``, opened
+  by the pipeline for a whole run and by scoring), each distinct text is split once and its
+  sentences reused by backends (lead, TextRank, ...) and metrics alike, keyed by content with
+  no size limit for the life of the store (a fixed-size LRU thrashes once a gold set
+  outgrows it: every system re-splits every article);
 - **linear time**: pysbd's abbreviation pass is quadratic in the length of what it is given,
   so a long paragraph is fed to it in windows of ``CHUNK_CHARS`` (a window's last sentence,
   which the window may have cut short, is re-read with the next one). On ordinary text the
@@ -26,8 +37,12 @@ around it:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Literal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, Optional, TypeVar
+
+from evalkit.sbd import segment
 
 SplitPolicy = Literal["pysbd", "newline"]
 
@@ -51,14 +66,94 @@ _AFTER_CLOCK = re.compile(
     r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August"
     r"|September|October|November|December|(?:[ECMP][SD]?T|GMT|BST|UTC|CET|CEST|AEST|AEDT)\b|local\b)")
 _INNER_STOP = re.compile(r"[.!?…。！？\n]")
+#: pysbd's sentence marks: one before a piece's final punctuation may be a cut
+_SENTENCE_MARK = re.compile(r"[.!?…。．！？]")
+#: pysbd's other cuts, anywhere in a piece: ``\r``; a closing quotation mark or bracket before a
+#: capital (its quotation/parenthesis boundary rules); a list marker ``1)`` / ``a)`` / ``(iv)``;
+#: a parenthesis between double quotes (``"…" (…) "…"``)
+_PYSBD_CUT = re.compile(r"\r|[)）」'\"”’»]\s?[A-Z]|[0-9A-Za-z]\)|\)\s[\"“]")
 _TRAILING = re.compile(r"[\s.!?…。！？'\"’”‘“»«)\]}]+$")
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd  # light, but only needed when text is split
+T = TypeVar("T")
 
-    return pysbd.Segmenter(language="en", clean=False)
+
+class TextStore:
+    """What a run derives from its texts, keyed by content: each text's sentences, and any
+    other per-text value a metric asks for (:meth:`memo`: tokens, figures, quote indexes).
+
+    No size limit: it lives as long as one run (or one scoring call) and holds what that run
+    reads once. Shared by the backends and every metric of the run (``ScoringContext.texts``).
+    Safe to use from several threads (a value computed twice by a race is the same value).
+    """
+
+    def __init__(self) -> None:
+        self._spans: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._memo: dict[tuple[str, Any], Any] = {}
+        self.splits = 0  # texts actually split (misses)
+        self.reuses = 0  # sentence look-ups answered from the store
+
+    def spans(self, text: str) -> tuple[tuple[int, int], ...]:
+        got = self._spans.get(text)
+        if got is None:
+            got = self._spans[text] = tuple(_compute_spans(text))
+            self.splits += 1
+        else:
+            self.reuses += 1
+        return got
+
+    def sentences(self, text: str) -> list[str]:
+        return [text[s:e] for s, e in self.spans(text)]
+
+    def lines(self, text: str, policy: SplitPolicy = "pysbd") -> str:
+        return self.memo(f"lines:{policy}", text, lambda t: _sentence_lines(t, policy, self))
+
+    def memo(self, kind: str, key: Any, compute: Callable[[Any], T]) -> T:
+        """``compute(key)``, once per (kind, key) for the life of the store."""
+        k = (kind, key)
+        try:
+            got: T = self._memo[k]
+            return got
+        except KeyError:
+            value = self._memo[k] = compute(key)
+            return value
+
+    def add_spans(self, spans: dict[str, tuple[tuple[int, int], ...]]) -> None:
+        """Sentence spans computed elsewhere (a worker process) for these texts."""
+        for text, sp in spans.items():
+            if text not in self._spans:
+                self._spans[text] = sp
+                self.splits += 1
+
+    def has_spans(self, text: str) -> bool:
+        return text in self._spans
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+_ACTIVE: list[TextStore] = []
+_ACTIVE_LOCK = threading.Lock()
+
+
+def active_store() -> Optional[TextStore]:
+    """The store of the run in progress (the innermost :func:`text_store`), if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+@contextmanager
+def text_store(store: Optional[TextStore] = None) -> Iterator[TextStore]:
+    """Make ``store`` (default: the active one, else a new one) the active store inside the block."""
+    use = store if store is not None else (active_store() or TextStore())
+    with _ACTIVE_LOCK:
+        _ACTIVE.append(use)
+    try:
+        yield use
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.reverse()
+            _ACTIVE.remove(use)  # the innermost entry of this store
+            _ACTIVE.reverse()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -68,6 +163,13 @@ def split_sentences(text: str) -> list[str]:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``[start, end)`` offsets of the sentences of ``text`` (what :func:`split_sentences` returns)."""
+    store = active_store()
+    if store is not None:
+        return list(store.spans(text))
+    return _compute_spans(text)
+
+
+def _compute_spans(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in _raw_spans(text, 0, len(text)):
         _refine(text, s, e, out)
@@ -80,8 +182,13 @@ def sentence_lines(text: str, policy: SplitPolicy = "pysbd") -> str:
     ``pysbd``: :func:`split_sentences` (a line that is already one sentence stays as it is);
     ``newline``: the text's own non-empty lines, stripped, nothing else cut.
     """
+    return _sentence_lines(text, policy, active_store())
+
+
+def _sentence_lines(text: str, policy: SplitPolicy, store: Optional[TextStore]) -> str:
     if policy == "pysbd":
-        return "\n".join(split_sentences(text))
+        spans = store.spans(text) if store is not None else _compute_spans(text)
+        return "\n".join(text[s:e] for s, e in spans)
     if policy == "newline":
         return "\n".join(line.strip() for line in text.splitlines() if line.strip())
     raise ValueError(f"unknown split policy {policy!r}")
@@ -114,11 +221,29 @@ def _raw_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         line_end = end if nl < 0 else nl
         pos = line_start
         for m in _TOKENIZED_STOP.finditer(text, line_start, line_end):
-            spans.extend(_repair(text, _pysbd_spans(text, pos, m.start())))
+            spans.extend(_piece_spans(text, pos, m.start()))
             pos = m.end()
-        spans.extend(_repair(text, _pysbd_spans(text, pos, line_end)))
+        spans.extend(_piece_spans(text, pos, line_end))
         line_start = line_end + 1
     return spans
+
+
+def _piece_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences of one piece: itself when pysbd could not cut it, else pysbd's, repaired."""
+    s, e = _strip(text, start, end)
+    if e - s <= CHUNK_CHARS and _one_sentence(text, s, e):
+        return [(s, e)] if e > s else []
+    return _repair(text, _pysbd_spans(text, s, e))
+
+
+def _one_sentence(text: str, s: int, e: int) -> bool:
+    """True when pysbd returns ``text[s:e]`` whole: no mark it cuts at before the final
+    punctuation (see ``_PYSBD_CUT``)."""
+    m = _TRAILING.search(text, s, e)
+    body_end = m.start() if m else e
+    if len(_SENTENCE_MARK.findall(text, body_end, e)) > 1:  # "?!", "...": pysbd's rules for runs of marks
+        return False
+    return _SENTENCE_MARK.search(text, s, body_end) is None and _PYSBD_CUT.search(text, s, e) is None
 
 
 def _strip(text: str, s: int, e: int) -> tuple[int, int]:
@@ -156,7 +281,7 @@ def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
     chunk = text[start:end]
     spans, cursor = [], 0
-    for sentence in _segmenter().segment(chunk):
+    for sentence in segment(chunk):
         body = sentence.strip()
         if not body:
             continue

@@ -252,3 +252,52 @@ def test_undefined_idf_scores_are_left_out_with_a_warning(tiny):
         [Pair("s", "g", "a cat", "", ("the cat",))], context)
     assert results[0].values == {"bertscore_p": None, "bertscore_r": None, "bertscore_f1": None}
     assert any("undefined (NaN)" in w for w in context.warnings)
+
+
+# --- the encoder at the hardware's rate (issue 12) ----------------------------------------------
+
+def test_texts_are_batched_by_wordpiece_length_within_a_token_budget(tiny, monkeypatch):
+    """Longest first by wordpiece count (ties by text), at most tokens_per_batch padded wordpieces
+    and batch_size texts per forward pass; every text embedded once."""
+    import bert_score.utils as bsu
+
+    seen = []
+    real = bsu.bert_encode
+    monkeypatch.setattr(bsu, "bert_encode", lambda model, x, attention_mask, all_layers=False: (
+        seen.append((x.shape, attention_mask.sum(dim=1).tolist())) or real(model, x, attention_mask=attention_mask)))
+    rows = summeval_rows(30)
+    texts = [r["summary"] for r in rows] + [ref for r in rows for ref in r["references"][:3]] + ["a", "b c"]
+    metric = build_metric("bertscore", {"model": str(tiny), "tokens_per_batch": 600, "batch_size": 16})
+    encoder = metric.encoder(ScoringContext())
+    encoder.embed(texts, 16, 600)
+    lengths = [n for _, ns in seen for n in ns]
+    assert sorted(lengths, reverse=True) == lengths and len(lengths) == len(set(texts))
+    for shape, ns in seen:
+        assert shape[0] <= 16 and (shape[0] * shape[1] <= 600 or shape[0] == 1) and shape[1] == max(ns)
+    assert encoder.stats.padded_tokens >= encoder.stats.tokens == sum(lengths)
+    assert len(seen) == encoder.stats.batches
+
+
+def test_half_precision_is_refused_on_a_cpu_without_native_support(tiny, monkeypatch):
+    from evalkit.errors import UsageError
+    from evalkit.metrics import embeddings
+
+    monkeypatch.setattr(embeddings, "_cpu_flags", lambda: {"avx2", "fma"})
+    for dtype in ("bfloat16", "float16"):
+        with pytest.raises(UsageError, match=f"dtype={dtype} on this CPU"):
+            build_metric("bertscore", {"model": str(tiny), "dtype": dtype, "device": "cpu"})
+    with pytest.raises(UsageError, match="dtype 'int8'"):
+        build_metric("bertscore", {"model": str(tiny), "dtype": "int8"})
+
+
+def test_bfloat16_where_the_cpu_has_it_is_recorded_and_close_to_float32(tiny, monkeypatch):
+    from evalkit.metrics import embeddings
+
+    monkeypatch.setattr(embeddings, "_cpu_flags", lambda: {"avx512_bf16"})
+    pairs = pairs_of(summeval_rows(12))
+    f32 = build_metric("bertscore", {"model": str(tiny), "device": "cpu"})
+    bf16 = build_metric("bertscore", {"model": str(tiny), "device": "cpu", "dtype": "bfloat16"})
+    a, b = (values(m.score(pairs, ScoringContext()), "bertscore_f1") for m in (f32, bf16))
+    assert max(abs(x - y) for x, y in zip(a, b)) < 0.05
+    assert bf16.identity().config["dtype"] == "bfloat16" and bf16.identity().config["encoder_dtype"] == "bfloat16"
+    assert f32.identity().config["encoder_dtype"] == "float32"

@@ -185,9 +185,9 @@ def test_every_renderer_reads_comparisons_json_and_none_computes(three, monkeypa
     def forbidden(*a, **k):
         raise AssertionError("a renderer ran a statistical test")
 
-    for mod in ("evalkit.stats", "evalkit.comparisons"):
-        monkeypatch.setattr(f"{mod}.paired_test", forbidden)
-        monkeypatch.setattr(f"{mod}.bootstrap_ci", forbidden, raising=False)
+    for name in ("evalkit.stats.paired_test", "evalkit.stats.paired_tests", "evalkit.comparisons.paired_tests",
+                 "evalkit.stats.bootstrap_ci", "evalkit.stats.bootstrap_cis"):
+        monkeypatch.setattr(name, forbidden)
     worse = {s for s, v in comps.get("rougeLsum").versus_best.items() if v == "worse"}
     term = table_cells(terminal_text(three), "rougeLsum")
     assert {s for s, row in term.items() if "▼" in row["rougeLsum"]} == worse

@@ -78,3 +78,25 @@ def test_system_spec_parsing():
     assert run("evalkit.backends.extractive:Lead:k=1") == run("lead:k=1")
     with pytest.raises(UsageError, match="unknown backend 'nope'.*lead"):
         build_backend(parse_system("nope"))
+
+
+def test_oracle_tokens_are_rouge_scores_without_importing_it():
+    """The oracle counts rouge-score's tokens (rouge-score-rs's port: no nltk import)."""
+    import subprocess
+    import sys
+
+    from rouge_score.tokenizers import DefaultTokenizer
+    from summeval_data import summeval_articles
+
+    from evalkit.backends.extractive import rouge_tokenizer
+    from evalkit.text import split_sentences
+
+    ours, theirs = rouge_tokenizer(), DefaultTokenizer(use_stemmer=True)
+    for article in summeval_articles("source_raw")[:40]:
+        for sentence in split_sentences(article):
+            assert ours.tokenize(sentence) == theirs.tokenize(sentence)
+    code = ("import sys; from evalkit.backends.extractive import Oracle; from evalkit.records import GoldItem\n"
+            "o = Oracle().summarize(GoldItem(id='a', article='Cats run. Dogs sleep all day. Birds sing.', key_points=['dogs sleep']))\n"
+            "print(o, sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'rouge_score')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "Dogs sleep all day. []"

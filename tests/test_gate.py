@@ -329,7 +329,7 @@ def test_not_worse_than_reads_the_runs_comparisons(tmp_path, monkeypatch):
     def forbidden(*a, **k):
         raise AssertionError("the gate re-ran a test that comparisons.json holds")
 
-    monkeypatch.setattr("evalkit.comparisons.paired_test", forbidden)
+    monkeypatch.setattr("evalkit.comparisons.paired_tests", forbidden)
     body = ('[gate]\n[[gate.rule]]\nmetric = "rougeLsum"\nnot_worse_than = "llm"\n'
             '[[gate.rule]]\nmetric = "rougeLsum"\nnot_worse_than = "lead"\n'
             '[[gate.rule]]\nmetric = "quote_fidelity"\nnot_worse_than = "lead"\n')

@@ -30,7 +30,8 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: what a fast command must not import (the speed issue's list, and the extras' libraries)
-SLOW_IMPORTS = ("pandas", "scipy", "pyarrow", "numpy", "torch", "transformers", "datasets", "bert_score", "ray")
+SLOW_IMPORTS = ("pandas", "scipy", "pyarrow", "numpy", "torch", "transformers", "datasets", "bert_score", "ray",
+                "nltk", "rouge_score")
 
 # Runs the CLI in a fresh interpreter, then reports the exit code and which top-level modules
 # were imported. ``BLOCK`` names modules to make unimportable (None in sys.modules: what

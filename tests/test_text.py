@@ -127,3 +127,86 @@ def test_sentence_lines_policies():
     assert text_module.sentence_lines(text, "newline") == "One sentence here. Another one.\n- a key point with Sgt. Pepper"
     with pytest.raises(ValueError):
         text_module.sentence_lines(text, "spacy")  # type: ignore[arg-type]
+
+
+# --- speed without a changed sentence (issue 12) ---------------------------------------------
+
+def _real_texts() -> list[str]:
+    rows = summeval_rows()
+    texts = [*summeval_articles("source_raw"), *summeval_articles("source"), *(r["summary"] for r in rows[:400]),
+             *{ref for r in rows[:160] for ref in r["references"]}]
+    for item in load_gold(SHIPPED_GOLD).items:
+        texts += [item.article, *item.key_points]
+    return texts
+
+
+def test_segment_equals_pysbds_segmenter_on_real_text():
+    """evalkit.sbd.segment (no regex compiled per sentence, abbreviation patterns compiled once)
+    returns what pysbd.Segmenter(language="en", clean=False).segment returns."""
+    import pysbd
+
+    from evalkit.sbd import segment
+
+    reference = pysbd.Segmenter(language="en", clean=False)
+    for text in _real_texts():
+        for chunk in [text, *text.split("\n")]:
+            assert segment(chunk) == reference.segment(chunk), chunk[:80]
+
+
+def _pysbd_path(text: str) -> list[tuple[int, int]]:
+    saved = text_module._one_sentence
+    text_module._one_sentence = lambda *a: False
+    try:
+        return text_module._compute_spans(text)
+    finally:
+        text_module._one_sentence = saved
+
+
+def test_pieces_that_skip_pysbd_are_the_ones_it_would_not_cut():
+    """The fast path (a piece with no mark pysbd cuts at goes around it) changes no sentence: on
+    every real text, and on random strings of words, quotes, brackets, list markers and stops."""
+    import random
+
+    texts = _real_texts()
+    for text in texts:
+        assert text_module._compute_spans(text) == _pysbd_path(text), text[:80]
+    words = ["The", "the", "said", "Mr.", "U.S.", "a.m.", "1)", "(a)", "(iv)", "'", '"', "“", "”", "(", ")", "«", "»",
+             "-", "—", "'Yes'", '"No"', "O'Neil", "it's", "( centre )", "A", "I", "\t", "12", "3.5", "x)", ";"]
+    ends = ["", ".", "!", "?", ".'", '."', "…", ".)", " .", "?!", "...", "'", '"']
+    rng = random.Random(12)
+    fast = 0
+    for _ in range(6000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) + rng.choice(ends)
+        s, e = text_module._strip(text, 0, len(text))
+        fast += text_module._one_sentence(text, s, e)
+        assert text_module._compute_spans(text) == _pysbd_path(text), text
+    assert fast > 500  # the fast path was really taken
+    pieces = sum(1 for t in texts for p in t.replace(" . ", "\n").split("\n") if p.strip())
+    skipped = sum(1 for t in texts for p in t.replace(" . ", "\n").split("\n")
+                  if p.strip() and text_module._one_sentence(p, *text_module._strip(p, 0, len(p))))
+    assert skipped > pieces // 3
+
+
+def test_each_text_is_split_once_per_run_whatever_the_number_of_articles(monkeypatch):
+    """Two lead systems over 257 distinct articles split each article once (a 256-entry LRU,
+    which the lead backend used before, split every article twice: 514 splits)."""
+    from evalkit.backends.extractive import Lead
+    from evalkit.records import GoldItem
+
+    calls = []
+    real = text_module._compute_spans
+    monkeypatch.setattr(text_module, "_compute_spans", lambda t: calls.append(t) or real(t))
+    articles = summeval_articles("source_raw")
+    items = [GoldItem(id=f"a{i}", article=f"Report {i}. " + articles[i % len(articles)], key_points=["x"])
+             for i in range(257)]
+    lead3, lead1 = Lead(Lead.Options(k=3)), Lead(Lead.Options(k=1))
+    with text_module.text_store() as store:
+        outputs = [(lead3.summarize(it), lead1.summarize(it)) for it in items]
+        for out3, out1 in outputs:  # the outputs are one sentence per line: no pysbd for them either
+            text_module.split_sentences(out3), text_module.split_sentences(out1)
+    assert len([c for c in calls if c in {it.article for it in items}]) == 257
+    assert store.splits == len(set(calls)) and store.reuses >= 257 + 2 * 257 - len(set(o for p in outputs for o in p))
+    assert text_module.active_store() is None
+    calls.clear()
+    lead3.summarize(items[0]), lead3.summarize(items[0])  # outside a run: no store, nothing kept
+    assert len(calls) == 2

@@ -112,6 +112,11 @@ class Backend:
     def is_async(self) -> bool:
         return type(self).asummarize is not Backend.asummarize
 
+    def prepare(self, items: Sequence[GoldItem]) -> None:
+        """Called once with the items about to be summarized (those the cache did not have),
+        before the first ``summarize``: work shared by all of them may be done here at once
+        (the extractive backends split every article over both cores). Default: nothing."""
+
     def prompt_text(self) -> str | None:
         """The prompt this backend sends, if any (part of the cache key)."""
         return None

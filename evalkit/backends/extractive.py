@@ -9,21 +9,34 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Literal, Optional
 
 from pydantic import Field
 
 from evalkit.backends.base import Backend, BackendOptions
 from evalkit.records import GoldItem
-from evalkit.text import split_sentences
+from evalkit.text import active_store, split_sentences
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=256)
 def article_sentences(article: str) -> tuple[str, ...]:
+    """The article's sentences. During a run each article is split once for every system (the
+    run's TextStore, keyed by content: no fixed-size cache to outgrow)."""
     return tuple(split_sentences(article))
+
+
+class _ArticleSentences(Backend):
+    """A backend that reads the article's sentences: before a run's first item, the articles
+    not split yet are split at once, over both cores when there are enough of them."""
+
+    def prepare(self, items: Sequence[GoldItem]) -> None:
+        store = active_store()
+        if store is not None:
+            from evalkit.pool import prime_sentences
+
+            prime_sentences([it.article for it in items], store)
 
 
 def _words(sentence: str) -> list[str]:
@@ -34,7 +47,7 @@ def _join(sentences: list[str]) -> str:
     return "\n".join(sentences)
 
 
-class Lead(Backend):
+class Lead(_ArticleSentences):
     """The first k sentences of the article (lead-3 is the classic news baseline)."""
 
     name = "lead"
@@ -49,7 +62,7 @@ class Lead(Backend):
         return _join(list(article_sentences(item.article)[: self.options.k]))
 
 
-class _GraphRank(Backend):
+class _GraphRank(_ArticleSentences):
     """Rank sentences by PageRank over a sentence-similarity graph (networkx); keep the top k."""
 
     reads = ("article",)
@@ -122,12 +135,13 @@ class LexRank(_GraphRank):
         return edges
 
 
-class Oracle(Backend):
+class Oracle(_ArticleSentences):
     """Greedy extractive oracle (Nallapati et al., 2017): add the article sentence that most
     raises ROUGE against the reference key points, until no sentence helps or ``max_sentences``.
 
-    Scores use rouge-score's own tokenizer and stemmer, so the oracle optimises the same
-    tokens the ROUGE metric counts. An upper bound for extractive systems, not a system.
+    Scores use rouge-score's tokenizer and stemmer (through rouge-score-rs, its bit-identical
+    native port, when installed: same tokens, no nltk import), so the oracle optimises the
+    same tokens the ROUGE metric counts. An upper bound for extractive systems, not a system.
     """
 
     name = "oracle"
@@ -141,9 +155,7 @@ class Oracle(Backend):
     options: Options
 
     def summarize(self, item: GoldItem) -> str:
-        from rouge_score.tokenizers import DefaultTokenizer
-
-        tok = DefaultTokenizer(use_stemmer=True)
+        tok = rouge_tokenizer()
         sentences = list(article_sentences(item.article))
         sent_tokens = [tok.tokenize(s) for s in sentences]
         ref_tokens = tok.tokenize("\n".join(item.key_points))
@@ -166,6 +178,15 @@ class Oracle(Backend):
             chosen.append(candidate)
             best = candidate_score
         return _join([sentences[i] for i in sorted(chosen)])
+
+
+def rouge_tokenizer():
+    """rouge-score's default tokenizer with stemming: rouge-score-rs's when installed, else rouge-score's."""
+    try:
+        from rouge_score_rs.tokenizers import DefaultTokenizer
+    except ImportError:
+        from rouge_score.tokenizers import DefaultTokenizer
+    return DefaultTokenizer(use_stemmer=True)
 
 
 def _ngrams(tokens: list[str], n: int) -> Counter:

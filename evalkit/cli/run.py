@@ -107,7 +107,7 @@ def run(
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Use only the first N gold items.")] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", help="Use a seeded random sample of N gold items (--seed S; the same items whatever the file order).")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard I of N (I/N, numbered 0..N-1; balanced by article length) — merge the shards with evalkit merge.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend; do not read or write the prediction cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend and compute every score; do not read or write the prediction or score cache.")] = False,
     max_errors: Annotated[Optional[int], typer.Option("--max-errors", help="Abort once this many rows have failed.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (backends, scoring, reports).")] = False,
     seed: SeedOpt = None,

@@ -8,9 +8,11 @@ An executor does two things for the runner and the scoring stage, and nothing el
   flushes it), the prediction cache (consulted before ``generate`` is called, filled by
   ``finish``), progress bars and ``--max-errors``. So a killed run resumes with ``--resume``
   whatever executor ran it, and a row is journaled once, when its result reaches the driver.
-* ``score_predictions(gold, predictions, scorers, source)`` returns the
+* ``score_predictions(gold, predictions, scorers, source, cache)`` returns the
   :class:`~evalkit.scoring.ScoringResult` the scoring stage writes; it must equal, byte for
   byte once written, what :func:`evalkit.scoring.score_predictions` returns on this machine.
+  ``cache`` is the score cache (evalkit/score_cache.py): the local executor reads and fills
+  it; the Ray executor computes every score on the cluster and leaves it alone.
 
 Executors are context managers: ``__enter__`` connects (Ray: starts or joins a cluster),
 ``__exit__`` disconnects. :func:`open_executor` builds the one a run asked for, checking the
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from evalkit.config import Config
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
+    from evalkit.score_cache import ScoreCache
     from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 __all__ = ["EXECUTORS", "Executor", "Finish", "open_executor"]
@@ -59,7 +62,8 @@ class Executor:
         raise NotImplementedError
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
         raise NotImplementedError
 
 

@@ -22,6 +22,7 @@ from evalkit.executors import Executor, Finish
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
+    from evalkit.score_cache import ScoreCache
     from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 
@@ -30,6 +31,7 @@ class LocalExecutor(Executor):
 
     def generate(self, system: BuiltSystem, items: Sequence[GoldItem], finish: Finish) -> None:
         backend = system.backend
+        backend.prepare(items)
         if backend.batch_size > 1:
             run_batches(backend, items, finish)
         elif backend.is_async:
@@ -48,10 +50,11 @@ class LocalExecutor(Executor):
                 finish(item, result, error, time.perf_counter() - t0)
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
         from evalkit.scoring import score_predictions
 
-        return score_predictions(gold, predictions, scorers, source=source, on_metric=on_metric)
+        return score_predictions(gold, predictions, scorers, source=source, cache=cache, on_metric=on_metric)
 
 
 def run_batches(backend: Any, items: Sequence[GoldItem], finish: Finish) -> None:

@@ -47,6 +47,7 @@ from evalkit.scoring_split import assemble, batches, combine, is_item_local, say
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
+    from evalkit.score_cache import ScoreCache
     from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 #: a task (or actor call) whose worker dies is run again this many times before its rows fail
@@ -174,8 +175,10 @@ class RayExecutor(Executor):
 
     # --- scoring --------------------------------------------------------------------------
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", *, on_metric: Optional[OnMetric] = None) -> ScoringResult:
-        """Scores on the cluster (``on_metric``: told once, all metric families at a time, since they run at once)."""
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
+        """Scores on the cluster (``on_metric``: told once, all metric families at a time, since they
+        run at once). ``cache`` is not read: every score is computed on the cluster."""
         import ray
 
         from evalkit.scoring import make_pairs, score_pairs

@@ -10,6 +10,7 @@ journals them.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -81,10 +82,19 @@ class RowActor:
         return index, summarize_items(spec, identity, digest, items)
 
 
+def _no_pool() -> None:
+    """A Ray worker holds one CPU of the cluster's: it starts no process pool of its own
+    (evalkit/pool.py); Ray spreads the batches instead."""
+    from evalkit.pool import WORKERS_ENV
+
+    os.environ[WORKERS_ENV] = "1"
+
+
 def score_batch(pairs: Sequence[Pair], scorers: Sequence[Scorer]) -> list[ScoringResult]:
     """Item-local metric families over one batch of pairs: one part per family."""
     from evalkit.scoring_split import score_families
 
+    _no_pool()
     return score_families(pairs, scorers)
 
 
@@ -94,4 +104,5 @@ class ModelScorer:
     def score(self, pairs: Sequence[Pair], scorers: Sequence[Scorer]) -> list[ScoringResult]:
         from evalkit.scoring_split import score_families
 
+        _no_pool()
         return score_families(pairs, scorers, ScoringContext())

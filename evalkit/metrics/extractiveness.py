@@ -108,18 +108,18 @@ class Extractiveness(Metric):
     def outputs(self) -> list[str]:
         return ["summary_words", "compression", "novel_1gram", "novel_2gram", "novel_3gram", "coverage", "density"]
 
+    reads = ("summary", "source")
+    #: pure Python per pair: large batches are computed in a process pool (evalkit/parallel.py)
+    parallel = True
+
     def headline(self) -> list[str]:
         return ["summary_words", "coverage", "density"]
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
-        articles: dict[str, list[str]] = {}
-        out = []
-        for pair in pairs:
-            a = articles.get(pair.source)
-            if a is None:
-                a = articles[pair.source] = self.tokenize(pair.source)
-            out.append(ItemScore(values=self.values(self.tokenize(pair.summary), a)))
-        return out
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        kind = f"extractiveness:tokens:{self.config.punctuation}:{self.config.case}"
+        return [ItemScore(values=self.values(self.tokenize(pair.summary),
+                                             context.texts.memo(kind, pair.source, self.tokenize)))
+                for pair in pairs]
 
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text, punctuation=self.config.punctuation, case=self.config.case)

@@ -32,7 +32,14 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import DEFAULT_MODEL, EncoderModel, TextEncoder, shared_encoder
+from evalkit.metrics.embeddings import (
+    DEFAULT_MODEL,
+    DEFAULT_TOKENS_PER_BATCH,
+    EncoderModel,
+    TextEncoder,
+    shared_encoder,
+    truncation_text,
+)
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
 
@@ -45,7 +52,10 @@ class KeyPointConfig(MetricConfig):
     model: Optional[str] = Field(None, description=f"model id or local path (default: {DEFAULT_MODEL}, offline); "
                                  "keep it equal to bertscore's to share embeddings")
     num_layers: Optional[int] = Field(None, ge=0, description="layer (default: as bertscore)")
-    batch_size: int = Field(64, ge=1, description="texts per forward pass")
+    batch_size: int = Field(64, ge=1, description="texts per forward pass at most")
+    tokens_per_batch: int = Field(DEFAULT_TOKENS_PER_BATCH, ge=1, description="padded wordpieces per forward pass")
+    dtype: str = Field("float32", description="float32; float16 or bfloat16 on a GPU (keep it equal to bertscore's "
+                       "to share embeddings)")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N, mps")
     multi_ref: Literal["mean", "max"] = Field(
         "mean", description="without key points: aggregate the recall against each reference's sentences")
@@ -64,14 +74,16 @@ class KeyPointCoverage(EncoderModel, Metric):
     def outputs(self) -> list[str]:
         return ["kp_recall"]
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+    reads = ("summary", "references", "key_points")
+
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
         lists = [self._key_point_lists(p) for p in pairs]
         sentences = [summary_sentences(p.summary) for p in pairs]
         texts = [t for kps in lists for kp in kps for t in kp] + [s for ss in sentences for s in ss]
         if not texts:
             return [ItemScore(values={"kp_recall": None}) for _ in pairs]
-        encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device)
-        encoder.embed(texts, self.config.batch_size)
+        encoder = shared_encoder(context.shared, self.model_ref, self.num_layers, self.config.device, self.config.dtype)
+        encoder.embed(texts, self.config.batch_size, self.config.tokens_per_batch)
         vectors = _Vectors(encoder)
         results = []
         for pair, kp_lists, sents in zip(pairs, lists, sentences):
@@ -87,11 +99,20 @@ class KeyPointCoverage(EncoderModel, Metric):
                 detail = {"threshold": self.config.threshold, "key_points_from": "reference sentences",
                           "per_reference_recall": recalls}
             agg = max(recalls) if self.config.multi_ref == "max" else sum(recalls) / len(recalls)
-            results.append(ItemScore(values={"kp_recall": agg}, detail=detail))
-        report = encoder.truncation_report(texts, "keypoints")
-        if report:
-            context.warnings.append(report)
+            own = [t for kps in kp_lists for t in kps] + sents
+            over = [[t, encoder.stats.truncated[t]] for t in dict.fromkeys(own) if t in encoder.stats.truncated]
+            results.append(ItemScore(values={"kp_recall": agg}, detail=detail,
+                                     flags={"truncated": over, "limit": encoder.max_length} if over else None))
         return results
+
+    def report(self, pairs: Sequence[Pair], results: Sequence[ItemScore], context: ScoringContext) -> None:
+        over = {t: n for r in results if r.flags for t, n in r.flags.get("truncated", [])}
+        if not over:
+            return
+        texts = {t for p in pairs for kps in self._key_point_lists(p) for t in kps}
+        texts.update(s for p in pairs for s in summary_sentences(p.summary))
+        limit = next(r.flags["limit"] for r in results if r.flags and "limit" in r.flags)
+        context.warnings.append(truncation_text("keypoints", over, len(texts), self.model_ref.label, limit))
 
     @staticmethod
     def _key_point_lists(pair: Pair) -> list[list[str]]:

@@ -64,18 +64,19 @@ class NumberFidelity(Metric):
     def outputs(self) -> list[str]:
         return ["number_fidelity", "number_count", "number_unsupported"]
 
+    reads = ("summary", "source")
+    #: pure Python per pair: large batches are computed in a process pool (evalkit/parallel.py)
+    parallel = True
+
     def headline(self) -> list[str]:
         return ["number_fidelity"]
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
-        indexes: dict[str, SupportIndex] = {}  # one extraction per distinct article
-        results = []
-        for pair in pairs:
-            index = indexes.get(pair.source)
-            if index is None:
-                index = indexes[pair.source] = SupportIndex(extract_figures(pair.source))
-            results.append(self.score_one(pair.summary, index))
-        return results
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        def build(article: str) -> SupportIndex:  # one extraction per distinct article
+            return SupportIndex(extract_figures(article))
+
+        return [self.score_one(pair.summary, context.texts.memo("numbers:index", pair.source, build))
+                for pair in pairs]
 
     def score_one(self, summary: str, article: SupportIndex) -> ItemScore:
         rows = []

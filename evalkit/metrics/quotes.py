@@ -49,20 +49,22 @@ class QuoteFidelity(Metric):
     def outputs(self) -> list[str]:
         return ["quote_fidelity", "quote_count", "quote_altered", "quote_not_found"]
 
+    reads = ("summary", "source")
+    #: pure Python per pair: large batches are computed in a process pool (evalkit/parallel.py)
+    parallel = True
+
     def headline(self) -> list[str]:
         return ["quote_fidelity"]
 
-    def score(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
-        indexes: dict[str, ArticleIndex] = {}  # one per distinct article, shared by every system
-        results = []
-        for pair in pairs:
-            index = indexes.get(pair.source)
-            if index is None:
-                index = indexes[pair.source] = ArticleIndex(
-                    pair.source, case=self.config.case, bracket_max_words=self.config.bracket_max_words,
-                    altered_threshold=self.config.altered_threshold)
-            results.append(self.score_one(pair.summary, index))
-        return results
+    def compute(self, pairs: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        c = self.config
+        kind = f"quotes:index:{c.case}:{c.bracket_max_words}:{c.altered_threshold}"
+
+        def build(article: str) -> ArticleIndex:  # one per distinct article, shared by every system
+            return ArticleIndex(article, case=c.case, bracket_max_words=c.bracket_max_words,
+                                altered_threshold=c.altered_threshold)
+
+        return [self.score_one(pair.summary, context.texts.memo(kind, pair.source, build)) for pair in pairs]
 
     def _quotes(self, summary: str) -> list[Quote]:
         top = extract_quotes(summary)

@@ -1,0 +1,186 @@
+"""The score cache: one metric's result for one (prediction, gold item), computed once.
+
+A row holds an item's values, its detail (quote verdicts, figures, ...) and its flags (what
+the metric's run-level warnings count), in table ``scores`` of the prediction cache's SQLite
+database (``.evalkit/cache.sqlite``, see evalkit/cache.py). A warm re-run of an unchanged run
+reads every score and only recomputes the statistics; changing one metric's config
+recomputes that metric only.
+
+The key is the sha256 of everything the result depends on:
+
+- the metric's identity: its class, its full recorded spec (config, library and engine
+  versions, e.g. rouge-score-rs, rapidfuzz, pysbd, bert-score and the model hash) and a
+  digest of evalkit's own source code (every ``.py`` file of the package, and the module of a
+  plug-in metric): a changed metric implementation misses, an upgraded library misses;
+- the content of every ``Pair`` field the metric reads (``Metric.reads``: rouge reads the
+  summary and the references, quotes the summary and the article, ...), each by sha256.
+
+A metric whose values depend on the whole batch (bertscore with ``idf=true``) says so
+(``Metric.cacheable``) and is never cached. ``--no-cache`` reads and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from evalkit.cache import CACHE_FILE, cache_dir, open_db
+from evalkit.metrics.base import ItemScore, Metric, Pair
+from evalkit.text import TextStore
+
+#: bump when the key's recipe or the payload's shape changes
+SCORE_KEY_VERSION = 1
+_CHUNK = 500  # keys per SELECT (SQLite's parameter limit is 999 on old builds)
+
+
+@lru_cache(maxsize=64)
+def _source_digest(files: tuple[tuple[str, int, int], ...]) -> str:
+    """sha256 over the files' relative names and bytes (cached by name, size and mtime)."""
+    h = hashlib.sha256()
+    for name, _, _ in files:
+        h.update(Path(name).name.encode("utf-8") + b"\0")
+        h.update(Path(name).read_bytes())
+    return h.hexdigest()
+
+
+def code_digest(metric_cls: type) -> str:
+    """sha256 of evalkit's source files, plus the plug-in metric's own module when it is not
+    part of evalkit (the code that computes a score is part of its identity)."""
+    import evalkit
+
+    root = Path(evalkit.__file__).resolve().parent
+    paths = sorted(root.rglob("*.py"))
+    own = inspect.getsourcefile(metric_cls)
+    if own is not None and not Path(own).resolve().is_relative_to(root):
+        paths.append(Path(own).resolve())
+    stamped = []
+    for p in paths:
+        st = p.stat()
+        stamped.append((str(p), st.st_size, st.st_mtime_ns))
+    return _source_digest(tuple(stamped))
+
+
+def metric_digest(metric: Metric) -> str:
+    """The part of every key that names the metric: class, full spec, code."""
+    cls = type(metric)
+    blob = json.dumps([SCORE_KEY_VERSION, f"{cls.__module__}.{cls.__qualname__}",
+                       metric.identity().model_dump(mode="json"), code_digest(cls)],
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def item_key(digest: str, pair: Pair, reads: Iterable[str], texts: TextStore) -> str:
+    """The key of ``pair`` under a metric (``digest``: :func:`metric_digest`)."""
+    parts = [digest]
+    for name in reads:
+        value = getattr(pair, name)
+        if value is None:
+            parts.append(f"{name}:null")
+        elif isinstance(value, str):
+            parts.append(f"{name}:" + texts.memo("sha256", value, _text_digest))
+        else:  # a tuple of texts: references, key points
+            parts.append(f"{name}[{len(value)}]:" + ",".join(texts.memo("sha256", v, _text_digest) for v in value))
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def _payload(result: ItemScore) -> str:
+    return json.dumps({"v": result.values, "d": result.detail, "f": result.flags}, ensure_ascii=False,
+                      separators=(",", ":"), allow_nan=True)
+
+
+def _result(payload: str) -> ItemScore:
+    data = json.loads(payload)
+    return ItemScore(values=data["v"], detail=data.get("d"), flags=data.get("f"))
+
+
+class ScoreCache:
+    """Item results by key, in the cache database. One connection; use it from one thread."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._conn: Optional[sqlite3.Connection] = None
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = open_db(self.path)
+        return self._conn
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, ItemScore]:
+        """The cached results among ``keys`` (each read once, its hit counted)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, ItemScore] = {}
+        now = time.time()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(f"SELECT key, payload FROM scores WHERE key IN ({marks})", chunk).fetchall()
+            for key, payload in rows:
+                try:
+                    found[key] = _result(payload)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged row is a miss (and is overwritten)
+            if rows:
+                self.conn.execute(f"UPDATE scores SET hits = hits + 1, last_used = ? WHERE key IN ({marks})",
+                                  [now, *chunk])
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        return found
+
+    def put_many(self, metric: str, results: Mapping[str, ItemScore]) -> None:
+        now = time.time()
+        rows = [(key, metric, _payload(r), now, now) for key, r in results.items()]
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT INTO scores (key, metric, payload, created, last_used, hits) VALUES (?, ?, ?, ?, ?, 0) "
+                "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, last_used = excluded.last_used", rows)
+
+    def __len__(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def default_score_cache(directory: Path | str | None = None) -> ScoreCache:
+    """The score table of the cache at ``directory``, else ``$EVALKIT_CACHE_DIR``, else ``.evalkit/``."""
+    return ScoreCache(cache_dir(directory) / CACHE_FILE)
+
+
+def cached_compute(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cache: Optional[ScoreCache],
+                   compute: Any) -> list[ItemScore]:
+    """Every pair's result: read from ``cache`` where it has one, the rest by ``compute(pairs)``
+    (each distinct key once) and stored. Without a cache, ``compute(pairs)`` on them all."""
+    if cache is None:
+        return list(compute(pairs))
+    digest = metric_digest(metric)
+    keys = [item_key(digest, p, metric.reads, texts) for p in pairs]
+    found = cache.get_many(keys)
+    todo: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k not in found and k not in todo:
+            todo[k] = i
+    if todo:
+        fresh = compute([pairs[i] for i in todo.values()])
+        if len(fresh) != len(todo):
+            raise RuntimeError(f"metric {metric.family!r} returned {len(fresh)} results for {len(todo)} pairs")
+        new = dict(zip(todo, fresh))
+        cache.put_many(metric.family, new)
+        found.update(new)
+    return [found[k] for k in keys]
