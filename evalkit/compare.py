@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pandas as pd
 from pydantic import Field
 
+from evalkit.comparison_records import Outcome
 from evalkit.comparisons import (
     ALPHA,
     CORRECTION,
@@ -40,16 +41,7 @@ from evalkit.comparisons import (
     wins_losses,
 )
 from evalkit.errors import UsageError
-from evalkit.records import (
-    SCHEMA_VERSION,
-    Direction,
-    GoldRef,
-    GoldSelection,
-    MetricSpec,
-    Outcome,
-    Record,
-    recorded_direction,
-)
+from evalkit.records import SCHEMA_VERSION, Direction, GoldRef, GoldSelection, MetricSpec, Record, recorded_direction
 from evalkit.stats import fmt_num, fmt_p_eq
 from evalkit.subset import full_hash, subset_scope
 

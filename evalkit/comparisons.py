@@ -35,18 +35,9 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from evalkit.comparison_records import MetricComparisons, Outcome, PairStat, Ranked, RunComparisons, VersusBest
 from evalkit.fsutil import write_json_atomic
-from evalkit.records import (
-    Direction,
-    MetricComparisons,
-    Outcome,
-    PairStat,
-    Ranked,
-    RunComparisons,
-    RunSummary,
-    VersusBest,
-    recorded_direction,
-)
+from evalkit.records import Direction, RunSummary, recorded_direction
 from evalkit.rundir import RunDir, _read_record
 from evalkit.stats import TIE_TOLERANCE, PairedResult, _r, holm, items_digest, paired_tests, stable_rng
 

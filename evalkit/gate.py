@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from evalkit.baseline import Baseline, load_baseline
 from evalkit.compare import config_differences
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import UsageError
 from evalkit.gate_checks import bound_check, versus_check
@@ -53,12 +54,7 @@ from evalkit.gate_config import (
     parse_gate,
 )
 from evalkit.gate_report import GateCheck, GateReport
-from evalkit.records import (
-    Manifest,
-    RunComparisons,
-    RunSummary,
-    recorded_direction,
-)
+from evalkit.records import Manifest, RunSummary, recorded_direction
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
 from evalkit.subset import describe, subset_scope
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import too_few_text
 from evalkit.gate_config import EPS, Bound, Status
 from evalkit.gate_report import GateCheck
-from evalkit.records import RunComparisons, RunSummary, SystemSummary
+from evalkit.records import RunSummary, SystemSummary
 from evalkit.stats import fmt_num, fmt_p_eq
 from evalkit.usage import USAGE_METRICS, fmt_usage, usage_value
 

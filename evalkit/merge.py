@@ -86,7 +86,7 @@ def merge_runs(opts: MergeOptions) -> Run:
         recorded = list(shards[0].manifest.metrics)
 
         def scoring(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                    source: str, score_cache: Optional[ScoreCache] = None, *,
+                    source: str, cache: Optional[ScoreCache] = None, *,
                     on_metric: Optional[OnMetric] = None) -> ScoringResult:
             return merged_scores(shards, gold, predictions, scorers, recorded, plan, source)
 

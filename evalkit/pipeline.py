@@ -104,12 +104,12 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 # --- the stages after predictions exist ------------------------------------------------------
 
 class ScoringFn(Protocol):
-    """Computes a run's scores: ``(gold, predictions, scorers, source, score_cache, on_metric=...)
-    -> ScoringResult``; ``score_cache``: the score cache to read and fill (None: compute every
+    """Computes a run's scores: ``(gold, predictions, scorers, source, cache, on_metric=...)
+    -> ScoringResult``; ``cache``: the score cache to read and fill (None: compute every
     score); ``on_metric(name, i, n)`` is called before the i-th of n metric families is scored (progress)."""
 
     def __call__(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer], source: str,
-                 score_cache: Optional[ScoreCache] = None, *,
+                 cache: Optional[ScoreCache] = None, *,
                  on_metric: Optional[OnMetric] = None) -> ScoringResult: ...
 
 
@@ -155,9 +155,9 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
 
 
 def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                source: str, score_cache: Optional[ScoreCache] = None, *,
+                source: str, cache: Optional[ScoreCache] = None, *,
                 on_metric: Optional[OnMetric] = None) -> ScoringResult:
-    return score_predictions(gold, predictions, scorers, source=source, cache=score_cache, on_metric=on_metric)
+    return score_predictions(gold, predictions, scorers, source=source, cache=cache, on_metric=on_metric)
 
 
 # --- a new run -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from evalkit.records import GoldItem, GoldSet, ItemDetail, Manifest, Prediction, RunComparisons, RunSummary
+from evalkit.comparison_records import RunComparisons
+from evalkit.records import GoldItem, GoldSet, ItemDetail, Manifest, Prediction, RunSummary
 
 if TYPE_CHECKING:
     import pandas as pd

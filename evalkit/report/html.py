@@ -23,8 +23,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from evalkit.compare import headline_metrics
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
-from evalkit.records import Direction, Prediction, RunComparisons, RunSummary, recorded_direction
+from evalkit.records import Direction, Prediction, RunSummary, recorded_direction
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
 from evalkit.report.markdown import split_notes

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from evalkit.comparison_records import MetricComparisons, RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
 from evalkit.fsutil import write_text_atomic
-from evalkit.records import MetricComparisons, RunComparisons, RunSummary, recorded_direction
+from evalkit.records import RunSummary, recorded_direction
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import fmt_num, fmt_p
 from evalkit.subset import describe

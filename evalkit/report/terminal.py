@@ -17,8 +17,9 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
-from evalkit.records import MetricStat, RunComparisons, RunSummary, recorded_direction
+from evalkit.records import MetricStat, RunSummary, recorded_direction
 from evalkit.report.textsafe import rich_safe, visible_controls
 from evalkit.subset import describe
 from evalkit.usage import fmt_cost, fmt_latency, fmt_tokens, has_usage
