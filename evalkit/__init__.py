@@ -27,7 +27,7 @@ _EXPORTS = {
     "Run": "evalkit.run",
     "GoldItem": "evalkit.records", "GoldSet": "evalkit.records", "Prediction": "evalkit.records",
     "Manifest": "evalkit.records", "RunSummary": "evalkit.records", "MetricSpec": "evalkit.records",
-    "SystemSpec": "evalkit.records", "ItemDetail": "evalkit.records", "RunComparisons": "evalkit.records",
+    "SystemSpec": "evalkit.records", "ItemDetail": "evalkit.records", "RunComparisons": "evalkit.comparison_records",
     "Usage": "evalkit.records",
     "Backend": "evalkit.backends.base", "BackendOptions": "evalkit.backends.base", "Completion": "evalkit.backends.base",
     "FunctionBackend": "evalkit.backends.function",
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from evalkit.backends.base import Completion as Completion
     from evalkit.backends.function import FunctionBackend as FunctionBackend
     from evalkit.compare import Comparison as Comparison
+    from evalkit.comparison_records import RunComparisons as RunComparisons
     from evalkit.errors import BackendError as BackendError
     from evalkit.errors import EvalkitError as EvalkitError
     from evalkit.errors import InputError as InputError
@@ -69,7 +70,6 @@ if TYPE_CHECKING:
     from evalkit.records import Manifest as Manifest
     from evalkit.records import MetricSpec as MetricSpec
     from evalkit.records import Prediction as Prediction
-    from evalkit.records import RunComparisons as RunComparisons
     from evalkit.records import RunSummary as RunSummary
     from evalkit.records import SystemSpec as SystemSpec
     from evalkit.records import Usage as Usage

@@ -126,7 +126,7 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
         out=Path(out) if out is not None else None, overwrite=overwrite, max_errors=max_errors, progress=progress,
         seed=seed, limit=limit, selection=selection, argv=list(argv),
         max_output_chars=max_output_chars or cfg.run.max_output_chars or DEFAULT_MAX_OUTPUT_CHARS,
-        min_items=min_items or cfg.stats.min_items,
+        min_items=min_items or cfg.stats.min_items, prices=cfg.prices,
         executor=open_executor(executor, address=ray_address, config=cfg))
     store, owned = _cache(cache)
     settings.cache = store
@@ -139,13 +139,15 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
 
 def score(gold: GoldLike, predictions: PredictionsLike, metrics: MetricsLike = None, *,
           out: Union[str, Path, None] = None, seed: Optional[int] = 0, config: ConfigLike = None,
-          overwrite: bool = False, min_items: Optional[int] = None, argv: Sequence[str] = ()) -> Run:
+          overwrite: bool = False, min_items: Optional[int] = None, argv: Sequence[str] = (),
+          progress: bool = False) -> Run:
     """Score predictions made elsewhere: a :class:`~evalkit.run.Run`.
 
     ``predictions``: a JSONL or CSV file, a DataFrame, or a list of dicts (or Predictions) with
     ``gold_id``, ``system``, ``summary`` (optional ``key_points``, ``error``, ``latency_s``). An
     item a system has no row for counts as a failed row. ``out``/``config``/``seed`` as in
-    :func:`evaluate` (nothing is written when ``out`` is None).
+    :func:`evaluate` (nothing is written when ``out`` is None). ``progress``: show which metric is
+    being scored (on a terminal).
     """
     from evalkit.pipeline import score_run
     from evalkit.predictions_io import predictions_from_rows, read_predictions_file
@@ -163,7 +165,7 @@ def score(gold: GoldLike, predictions: PredictionsLike, metrics: MetricsLike = N
     return score_run(gold_set, rows, resolve_metrics(metrics, cfg), source=source,
                      out=Path(out) if out is not None else None, overwrite=overwrite,
                      seed=seed if seed is not None else cfg.run.seed, argv=argv,
-                     min_items=min_items or cfg.stats.min_items)
+                     min_items=min_items or cfg.stats.min_items, prices=cfg.prices, progress=progress)
 
 
 def load_run(path: Union[str, Path]) -> Run:
@@ -173,13 +175,15 @@ def load_run(path: Union[str, Path]) -> Run:
     return Run.load(path)
 
 
-def rescore_run(path: Union[str, Path], metrics: MetricsLike = None, *, config: ConfigLike = None) -> Run:
+def rescore_run(path: Union[str, Path], metrics: MetricsLike = None, *, config: ConfigLike = None,
+                progress: bool = False) -> Run:
     """Re-score a run directory's saved predictions in place (``evalkit score --run``): every
-    metric it has, or the named ones merged into the others (see evalkit/rescore.py)."""
+    metric it has, or the named ones merged into the others (see evalkit/rescore.py).
+    ``progress``: show which metric is being scored (on a terminal)."""
     from evalkit.rescore import rescore as rescore_dir
 
     text = metrics if isinstance(metrics, str) or metrics is None else ",".join(_metric_names(metrics))
-    return rescore_dir(Path(path), metrics=text, config=_config(config))
+    return rescore_dir(Path(path), metrics=text, config=_config(config), progress=progress)
 
 
 def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLike = None,

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from evalkit.errors import InputError, UsageError
 from evalkit.fsutil import write_json_atomic
-from evalkit.records import SCHEMA_VERSION, GoldRef, MetricSpec, Record, RunSummary, SystemSpec
+from evalkit.records import SCHEMA_VERSION, GoldRef, GoldSelection, MetricSpec, Record, RunSummary, SystemSpec
 from evalkit.rundir import SCORE_COLUMNS
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ class Baseline(Record):
     run_id: str
     created: str  # when the promoted run was made (not when it was promoted: promoting is reproducible)
     gold: GoldRef
+    #: the part of the gold set the promoted run held (None: all of it); see subset.py
+    selection: Optional[GoldSelection] = None
     metrics: list[MetricSpec]
     systems: list[SystemSpec] = Field(default_factory=list)
     summary: RunSummary
@@ -59,8 +61,8 @@ def make_baseline(run: Run) -> Baseline:
     for system, gold_id, metric, value in ordered[SCORE_COLUMNS].itertuples(index=False):
         v = float(value)
         nested.setdefault(str(system), {}).setdefault(str(metric), {})[str(gold_id)] = v if math.isfinite(v) else None
-    return Baseline(run_id=manifest.run_id, created=manifest.created, gold=manifest.gold, metrics=manifest.metrics,
-                    systems=manifest.systems, summary=summary, scores=nested)
+    return Baseline(run_id=manifest.run_id, created=manifest.created, gold=manifest.gold, selection=manifest.selection,
+                    metrics=manifest.metrics, systems=manifest.systems, summary=summary, scores=nested)
 
 
 def promote(run: Run, to: Path | str = DEFAULT_BASELINE) -> Baseline:

@@ -252,8 +252,25 @@ def clear_cache(directory: Path | str | None = None, backend: Optional[str] = No
         raise UsageError("--backend goes with the predictions table, --metric with the scores table")
     cache = default_cache(directory)
     try:
+        if backend is not None:
+            check_backend_name(backend, list(cache.stats().by_backend), cache.path)
         summaries = cache.clear(backend) if table in (None, "predictions") else 0
         scores = cache.clear_scores(metric) if table in (None, "scores") else 0
         return Cleared(summaries, scores)
     finally:
         cache.close()
+
+
+def check_backend_name(backend: str, cached: list[str], where: Path) -> None:
+    import difflib
+
+    from evalkit.errors import UsageError
+    from evalkit.plugins import discover
+
+    installed = list(discover("evalkit.backends"))
+    if backend in cached or backend in installed:
+        return
+    close = difflib.get_close_matches(backend, cached + installed, n=1)
+    raise UsageError(f"unknown backend {backend!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; the cache at {where} holds summaries of: {', '.join(cached) or 'no backend'}"
+                     + f" (installed backends: {', '.join(installed)})")

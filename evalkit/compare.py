@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pandas as pd
 from pydantic import Field
 
+from evalkit.comparison_records import Outcome
 from evalkit.comparisons import (
     ALPHA,
     CORRECTION,
@@ -40,16 +41,9 @@ from evalkit.comparisons import (
     wins_losses,
 )
 from evalkit.errors import UsageError
-from evalkit.records import (
-    SCHEMA_VERSION,
-    Direction,
-    GoldRef,
-    MetricSpec,
-    Outcome,
-    Record,
-    recorded_direction,
-)
+from evalkit.records import SCHEMA_VERSION, Direction, GoldRef, GoldSelection, MetricSpec, Record, recorded_direction
 from evalkit.stats import fmt_num, fmt_p_eq
+from evalkit.subset import full_hash, subset_scope
 
 if TYPE_CHECKING:
     from evalkit.run import Run
@@ -115,6 +109,8 @@ class Comparison(Record):
     pairs: list[PairComparison]
     verdicts: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    #: runs on different parts of one gold set: which parts, and that they are compared on the shared items
+    scope: Optional[str] = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,10 +126,15 @@ def headline_metrics(specs: Sequence[MetricSpec], present: Sequence[str]) -> lis
 
 def config_differences(gold_a: GoldRef, specs_a: Sequence[MetricSpec], gold_b: GoldRef,
                        specs_b: Sequence[MetricSpec], metrics: Sequence[str], *,
-                       a: str = "A", b: str = "B") -> list[str]:
-    """Why two sets of scores are not comparable: different gold set or metric configuration."""
+                       a: str = "A", b: str = "B", sel_a: Optional[GoldSelection] = None,
+                       sel_b: Optional[GoldSelection] = None) -> list[str]:
+    """Why two sets of scores are not comparable: different gold set or metric configuration.
+
+    Runs on parts of the same gold set (``--limit``, ``--sample``, ``--shard``: their
+    selections record the full set's hash) are comparable, on the items both hold (see
+    ``subset_scope``)."""
     diffs = []
-    if gold_a.hash != gold_b.hash:
+    if full_hash(gold_a, sel_a) != full_hash(gold_b, sel_b):
         diffs.append(f"gold sets differ: {a} used {gold_a.name} ({_short(gold_a.hash)}, {gold_a.items} items), "
                      f"{b} used {gold_b.name} ({_short(gold_b.hash)}, {gold_b.items} items)")
     by_name_b = {s.name: s for s in specs_b}
@@ -203,7 +204,10 @@ def compare_runs(run_a: Run, run_b: Optional[Run] = None, *, systems: Optional[S
             warnings.append(f"not compared (only in run {rid}): {', '.join(left_out)}")
     chosen = _choose_metrics(man_a.metrics, scores_a, scores_b, metrics)
     diffs = config_differences(man_a.gold, man_a.metrics, man_b.gold, man_b.metrics, chosen,
-                               a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})")
+                               a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})",
+                               sel_a=man_a.selection, sel_b=man_b.selection)
+    scope = subset_scope(man_a.gold, man_a.selection, man_b.gold, man_b.selection,
+                         a=f"run A ({man_a.run_id})", b=f"run B ({man_b.run_id})")
     if diffs and not force:
         raise UsageError("refusing to compare: " + " | ".join(diffs) + " (use --force to compare anyway)")
     warnings += [f"compared despite: {d}" for d in diffs]
@@ -226,7 +230,7 @@ def compare_runs(run_a: Run, run_b: Optional[Run] = None, *, systems: Optional[S
                   else "none needed: one comparison per metric (metrics are not adjusted across each other)")
     return Comparison(kind="runs", runs=[man_a.run_id, man_b.run_id], gold=man_a.gold, alpha=alpha,
                       correction=correction, families=families if len(pairs) > 1 else {}, pairs=out,
-                      verdicts=[m.verdict for p in out for m in p.metrics], warnings=warnings,
+                      verdicts=[m.verdict for p in out for m in p.metrics], warnings=warnings, scope=scope,
                       confidence=st.confidence, n_resamples=st.n_resamples, seed=st.seed, min_items=st.min_items)
 
 

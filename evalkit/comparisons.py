@@ -30,23 +30,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 
+from evalkit.comparison_records import MetricComparisons, Outcome, PairStat, Ranked, RunComparisons, VersusBest
 from evalkit.fsutil import write_json_atomic
-from evalkit.records import (
-    Direction,
-    MetricComparisons,
-    Outcome,
-    PairStat,
-    Ranked,
-    RunComparisons,
-    RunSummary,
-    VersusBest,
-    recorded_direction,
-)
+from evalkit.records import Direction, RunSummary, recorded_direction
 from evalkit.rundir import RunDir, _read_record
 from evalkit.stats import TIE_TOLERANCE, PairedResult, _r, holm, items_digest, paired_tests, stable_rng
 
@@ -192,7 +183,11 @@ def family_text(metric: str, tested: int, untested: int, min_items: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 def summary_digest(summary: RunSummary) -> str:
-    return "sha256:" + hashlib.sha256(summary.model_dump_json().encode("utf-8")).hexdigest()
+    """sha256 of what the comparisons are computed from: the summary without the systems' usage,
+    the prices and which notes are warnings (measured latencies differ between runs of the same
+    inputs; comparisons never read any of them; summaries written before they existed keep their digest)."""
+    skip: dict[str, Any] = {"systems": {name: {"usage"} for name in summary.systems}, "warnings": True, "prices": True}
+    return "sha256:" + hashlib.sha256(summary.model_dump_json(exclude=skip).encode("utf-8")).hexdigest()
 
 
 def headline_outputs(summary: RunSummary) -> list[str]:

@@ -20,11 +20,15 @@
 
     [gate]                     # CI gate rules (see evalkit/gate.py and docs/ci.md)
 
+    [prices]                   # US dollars per million tokens, by model name (see evalkit/usage.py)
+    "gpt-4o-mini" = {input = 0.15, output = 0.60}
+
 Unknown tables or keys are errors naming the file and the key.
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -32,7 +36,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit.errors import InputError
-from evalkit.records import SystemSpec
+from evalkit.records import Price, SystemSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -74,6 +78,8 @@ class Config(BaseModel):
     systems: dict[str, SystemSpec] = Field(default_factory=dict)
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     gate: dict[str, Any] = Field(default_factory=dict)
+    #: model name -> US dollars per million prompt (input) and completion (output) tokens
+    prices: dict[str, Price] = Field(default_factory=dict)
 
     def relative(self, path: str) -> Path:
         """A path from the config file, relative to that file's folder."""
@@ -134,7 +140,29 @@ def parse_config(data: dict[str, Any], source: str) -> Config:
     try:
         return Config.model_validate({**data, "systems": systems, "path": source})
     except ValidationError as e:
-        err = e.errors()[0]
+        errors = e.errors()
+        err = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])  # a typo before its fallout
         loc = ".".join(str(x) for x in err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = unknown_key(err["loc"]) if err["type"] == "extra_forbidden" else err["msg"]
         raise InputError(msg, path=source, field=loc) from None
+
+
+def unknown_key(loc: tuple[Any, ...] | list[Any]) -> str:
+    """"unknown key (did you mean 'metrics'?)" for a key of the config that no table has."""
+    model: Any = Config
+    for part in list(loc)[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:  # a dict of records ([prices] entries): the record is the dict's value type
+            args = getattr(model, "__args__", ())
+            model = args[-1] if args else None
+            continue
+        model = field.annotation
+    names = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    if not names:
+        args = getattr(model, "__args__", ())
+        value = args[-1] if args else None
+        names = list(value.model_fields) if isinstance(value, type) and issubclass(value, BaseModel) else []
+    close = difflib.get_close_matches(str(list(loc)[-1]), names, n=1)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return "unknown key" + (f" (known: {', '.join(names)})" if names else "")

@@ -32,19 +32,31 @@ Exit codes: 0 all pass, 1 a check failed, 2 usage or input error.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional, Union
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from evalkit.baseline import Baseline, load_baseline
 from evalkit.compare import config_differences
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import DEFAULT_MIN_ITEMS, too_few_text
 from evalkit.errors import UsageError
-from evalkit.gate_config import BOUNDS, COUNT_METRICS, EPS, Bound, GateConfig, GateRule, Status, parse_gate
-from evalkit.records import SCHEMA_VERSION, GoldRef, Manifest, Record, RunComparisons, RunSummary, recorded_direction
+from evalkit.gate_checks import bound_check, versus_check
+from evalkit.gate_config import (
+    BOUNDS,
+    COUNT_METRICS,
+    EPS,
+    PSEUDO_METRICS,
+    GateConfig,
+    GateRule,
+    Status,
+    parse_gate,
+)
+from evalkit.gate_report import GateCheck, GateReport
+from evalkit.records import Manifest, RunSummary, recorded_direction
 from evalkit.stats import fmt_num, fmt_p_eq, holm, paired_frame, paired_test, stable_rng
+from evalkit.subset import describe, subset_scope
 
 __all__ = ["COUNT_METRICS", "GateCheck", "GateConfig", "GateReport", "GateRule", "GateRules", "evaluate_gate",
            "gate_run", "parse_gate"]
@@ -53,61 +65,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from evalkit.config import Config
+    from evalkit.diff import ScoreRegression
     from evalkit.run import Run
+
+#: items listed under "Top regressions against the baseline" in the gate's Markdown
+TOP_REGRESSIONS = 10
 
 #: what ``Run.gate`` takes as its rules
 GateRules = Union[str, Path, "Config", "GateConfig", Mapping[str, Any]]
-
-class GateCheck(Record):
-    """One check of a gate: a rule's bound for one system, its numbers and its verdict."""
-
-    rule: int  # 1-based index of the [[gate.rule]] table
-    label: str
-    system: str
-    metric: str
-    kind: Literal["min", "max", "max_drop", "not_worse_than"]
-    threshold: Optional[float]  # None for not_worse_than (see versus and significance)
-    observed: Optional[float]
-    ci_low: Optional[float] = None
-    ci_high: Optional[float] = None
-    n: Optional[int] = None
-    baseline: Optional[float] = None
-    versus: Optional[str] = None  # not_worse_than: the reference system (its mean on the shared items in baseline)
-    delta: Optional[float] = None  # current - baseline (or - the reference system) on the items both scored
-    delta_ci_low: Optional[float] = None
-    delta_ci_high: Optional[float] = None
-    significance: Optional[float] = None
-    p_value: Optional[float] = None
-    p_adjusted: Optional[float] = None
-    status: Literal["pass", "fail", "n/a"]
-    message: str
-
-
-class GateReport(Record):
-    """Every check of a gate (one per rule, bound and system) with its numbers and verdict;
-    ``passed`` / ``exit_code`` say how it went (``evalkit gate --json`` prints it)."""
-
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    gold: GoldRef
-    baseline: Optional[str] = None
-    baseline_run_id: Optional[str] = None
-    passed: bool
-    counts: dict[str, int]
-    test: str = ("one-sided paired permutation test of current vs baseline per-item scores "
-                 "(scipy.stats.permutation_test, permutation_type='samples')")
-    correction: Optional[str] = None
-    checks: list[GateCheck]
-    notes: list[str] = Field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.passed else 1
-
-    @property
-    def failed(self) -> list[GateCheck]:
-        return [c for c in self.checks if c.status == "fail"]
-
 
 def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, scores: pd.DataFrame, *,
                   baseline: Optional[Baseline] = None, baseline_label: Optional[str] = None,
@@ -128,9 +93,11 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if s not in summary.systems:
                 raise UsageError(f"{where}: system {s!r} is not in run {summary.run_id} "
                                  f"(systems: {', '.join(summary.systems)})")
-        if rule.metric not in COUNT_METRICS and rule.metric not in run_metrics:
-            raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r} "
-                             f"(metrics: {', '.join(sorted(run_metrics))}; or errors, error_rate)")
+        if rule.metric not in PSEUDO_METRICS and rule.metric not in run_metrics:
+            close = difflib.get_close_matches(rule.metric, [*run_metrics, *PSEUDO_METRICS], n=1)
+            raise UsageError(f"{where}: run {summary.run_id} has no metric {rule.metric!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + f" (metrics: {', '.join(sorted(run_metrics))}; or {', '.join(PSEUDO_METRICS)})")
         if rule.max_drop is not None or rule.not_worse_than is not None:
             _require_direction(where, rule, manifest)
         if rule.max_drop is not None:
@@ -138,7 +105,8 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
                 raise UsageError(f"{where}: max_drop needs a baseline: set baseline = \"reports/baseline.json\" "
                                  "in [gate] or pass --baseline (create it with `evalkit baseline RUN`)")
             diffs = config_differences(baseline.gold, baseline.metrics, manifest.gold, manifest.metrics,
-                                       [rule.metric], a="the baseline", b=f"run {manifest.run_id}")
+                                       [rule.metric], a="the baseline", b=f"run {manifest.run_id}",
+                                       sel_a=baseline.selection, sel_b=manifest.selection)
             if diffs:
                 raise UsageError(f"{where}: cannot compare with the baseline: " + " | ".join(diffs)
                                  + "; promote a new baseline with `evalkit baseline RUN`")
@@ -154,7 +122,7 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             for kind in BOUNDS:
                 threshold = getattr(rule, kind)
                 if threshold is not None:
-                    checks.append(_bound_check(idx, rule.metric, kind, threshold, s, summary))
+                    checks.append(bound_check(idx, rule.metric, kind, threshold, s, summary))
             if rule.max_drop is not None:
                 assert baseline is not None  # refused above
                 alpha = rule.significance if rule.significance is not None else gate.significance
@@ -165,7 +133,7 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
                 checks.append(None)
             if rule.not_worse_than is not None and s != rule.not_worse_than and comparisons is not None:
                 alpha = rule.significance or gate.significance or comparisons.alpha
-                checks.append(_versus_check(idx, rule.metric, rule.not_worse_than, s, alpha, comparisons))
+                checks.append(versus_check(idx, rule.metric, rule.not_worse_than, s, alpha, comparisons))
     tested = [i for i, (_, f, _) in enumerate(drops) if f["significance"] is not None and f["p_value"] is not None]
     adjusted = dict(zip(tested, holm([drops[i][1]["p_value"] for i in tested])))
     for i, (pos, fields, higher) in enumerate(drops):
@@ -176,9 +144,14 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
     if tested:
         correction = (f"Holm across the {len(tested)} significance-tested drop checks" if len(tested) > 1
                       else "none needed: one significance-tested drop check")
+    scope = describe(manifest.selection)
+    scope = f"run {manifest.run_id} holds {scope}" if scope else None
+    if baseline is not None and drops:
+        scope = subset_scope(baseline.gold, baseline.selection, manifest.gold, manifest.selection,
+                             a="the baseline", b=f"run {manifest.run_id}") or scope
     return GateReport(run_id=summary.run_id, gold=summary.gold, baseline=baseline_label,
                       baseline_run_id=baseline.run_id if baseline else None, passed=counts["fail"] == 0,
-                      counts=counts, correction=correction, checks=done)
+                      counts=counts, correction=correction, checks=done, scope=scope)
 
 
 def _require_direction(where: str, rule: GateRule, manifest: Manifest) -> None:
@@ -192,67 +165,6 @@ def _require_direction(where: str, rule: GateRule, manifest: Manifest) -> None:
         raise UsageError(f"{where}: run {manifest.run_id} does not record the direction of {rule.metric!r} "
                          f"(made by an older evalkit), so {kind} cannot tell a drop from a gain; re-score it with "
                          f"`evalkit score --run RUN`")
-
-
-def _versus_check(idx: int, metric: str, ref: str, system: str, alpha: float, comparisons: RunComparisons) -> GateCheck:
-    """``system`` must not be significantly worse than ``ref`` on ``metric`` (comparisons.json, Holm)."""
-    mc = comparisons.get(metric)
-    assert mc is not None
-    p = mc.pair(ref, system)
-    label = f"{metric} not worse than {ref}" + (f" (significance {alpha:g})" if alpha != comparisons.alpha else "")
-    if p is None or p.outcome in ("too_few_items", "no_items") or p.delta is None:
-        n = p.n if p else 0
-        return GateCheck(rule=idx, label=label, system=system, metric=metric, kind="not_worse_than", threshold=None,
-                         versus=ref, significance=alpha, observed=None, n=n, status="n/a",
-                         message=f"{system}: {metric} vs {ref}: {too_few_text(n)}")
-    flip = p.system_b != system  # stored as B − A; we want system − ref
-    observed, reference = (p.mean_a, p.mean_b) if flip else (p.mean_b, p.mean_a)
-    delta = -p.delta if flip else p.delta
-    lo, hi = p.ci_low, p.ci_high
-    if flip:
-        lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
-    worse = (p.p_adjusted is not None and p.p_adjusted < alpha and delta != 0
-             and (delta < 0) == (mc.direction == "higher"))
-    message = (f"{system}: {metric} {fmt_num(observed)} vs {ref} {fmt_num(reference)} on {p.n} shared items "
-               f"(Δ {fmt_num(delta, signed=True)}, CI [{fmt_num(lo, signed=True)}, {fmt_num(hi, signed=True)}], "
-               f"Holm-adjusted {fmt_p_eq(p.p_adjusted)}, {mc.family})" + (f" — significantly worse than {ref}" if worse else ""))
-    return GateCheck(rule=idx, label=label, system=system, metric=metric, kind="not_worse_than", threshold=None,
-                     versus=ref, significance=alpha, observed=observed, baseline=reference, n=p.n, delta=delta,
-                     delta_ci_low=lo, delta_ci_high=hi, p_value=p.p_value, p_adjusted=p.p_adjusted,
-                     status="fail" if worse else "pass", message=message)
-
-
-def _bound_check(idx: int, metric: str, kind: Bound, threshold: float, system: str, summary: RunSummary) -> GateCheck:
-    op = ">=" if kind == "min" else "<="
-    label = f"{metric} {op} {threshold:g}"
-    ss = summary.systems[system]
-    ci_low = ci_high = n = None
-    if metric == "errors":
-        observed: Optional[float] = float(ss.failed)
-    elif metric == "error_rate":
-        observed = ss.failed / ss.items if ss.items else None
-    else:
-        stat = ss.metrics.get(metric)
-        observed = stat.mean if stat else None
-        if stat:
-            ci_low, ci_high, n = stat.ci_low, stat.ci_high, stat.n
-        if observed is None:
-            if ss.ok == 0:  # every item failed: nothing to judge, and that is a failure
-                return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
-                                 observed=None, n=0, status="fail",
-                                 message=f"{system}: {metric} has no scored item ({ss.failed} of {ss.items} failed)")
-            return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
-                             observed=None, n=0, status="n/a",
-                             message=f"{system}: {metric} is not applicable to any item "
-                                     f"({stat.n_not_applicable if stat else 0} not applicable)")
-    ok = observed is not None and (observed >= threshold - EPS if kind == "min" else observed <= threshold + EPS)
-    ci = f", {summary.confidence:.0%} CI [{fmt_num(ci_low)}, {fmt_num(ci_high)}], n={n}" if n is not None else ""
-    obs = f"{observed:g}" if metric == "errors" else fmt_num(observed)
-    message = (f"{system}: {metric} = {obs}{ci}; required {op} {threshold:g}"
-               + ("" if ok else f" — {'below the floor' if kind == 'min' else 'above the ceiling'}"))
-    return GateCheck(rule=idx, label=label, system=system, metric=metric, kind=kind, threshold=threshold,
-                     observed=observed, ci_low=ci_low, ci_high=ci_high, n=n, status="pass" if ok else "fail",
-                     message=message)
 
 
 def _drop_fields(idx: int, metric: str, max_drop: float, alpha: Optional[float], system: str,
@@ -330,4 +242,21 @@ def gate_run(run: Run, rules: Optional[GateRules] = None, *, baseline: Path | st
                            n_resamples=n_resamples, min_items=min_items, comparisons=comparisons)
     if note:
         report.notes.append(note)
+    if base is not None:
+        report.regressions = regressions_against(run, base, gate, report)
     return report
+
+
+def regressions_against(run: Run, baseline: Baseline, gate: GateConfig, report: GateReport,
+                        k: int = TOP_REGRESSIONS) -> list[ScoreRegression]:
+    """The ``k`` items whose scores of the ``max_drop`` metrics dropped most against the baseline
+    (the baseline file holds per-item scores, not summaries: see evalkit/diff.py)."""
+    from evalkit.diff import top_regressions
+
+    metrics = list(dict.fromkeys(r.metric for r in gate.rule if r.max_drop is not None))
+    directions = {m: d for m in metrics if (d := recorded_direction(m, run.manifest.metrics)) in ("higher", "lower")}
+    systems = list(dict.fromkeys(c.system for c in report.checks if c.kind == "max_drop"))
+    if not directions or not systems:
+        return []
+    titles = {gid: it.title or "" for gid, it in run.gold_items().items()}
+    return top_regressions(baseline.scores_frame(), run.scores, systems, directions, titles=titles, k=k)

@@ -12,9 +12,12 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.errors import InputError, UsageError
+from evalkit.usage import USAGE_METRICS
 
 #: pseudo-metrics computed from the prediction counts, not from scores
 COUNT_METRICS = ("errors", "error_rate")
+#: every pseudo-metric: bounded with min / max only (no max_drop, no not_worse_than)
+PSEUDO_METRICS = COUNT_METRICS + USAGE_METRICS
 #: the bounds a rule may set on a value
 Bound = Literal["min", "max"]
 BOUNDS: tuple[Bound, ...] = ("min", "max")
@@ -41,9 +44,9 @@ class GateRule(BaseModel):
             raise ValueError("give at least one of min, max, max_drop, not_worse_than")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        if self.metric in COUNT_METRICS and self.max_drop is not None:
+        if self.metric in PSEUDO_METRICS and self.max_drop is not None:
             raise ValueError(f"max_drop does not apply to {self.metric!r}; use max")
-        if self.metric in COUNT_METRICS and self.not_worse_than is not None:
+        if self.metric in PSEUDO_METRICS and self.not_worse_than is not None:
             raise ValueError(f"not_worse_than does not apply to {self.metric!r}; use max")
         return self
 
@@ -82,7 +85,7 @@ def parse_gate(raw: dict[str, Any], source: Optional[str] = None) -> GateConfig:
                 field += f".{part}"
             prev = part
         if err["type"] == "extra_forbidden":
-            known = GateRule.model_fields if rule_txt else GateConfig.model_fields
+            known = list(GateRule.model_fields if rule_txt else GateConfig.model_fields)
             close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
             msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})")
         elif loc == ["rule"] and err["type"] == "missing":

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -19,15 +20,53 @@ from evalkit.metrics import DEFAULT_METRICS, metric_class
 from evalkit.plugins import discover, is_object_ref
 
 
+def type_text(annotation: Any) -> str:
+    """An option's type for people: ``'default' | 'unicode'`` for a Literal, ``str | list[str]``
+    for a Union, ``str`` for ``Optional[str]`` (its optional-ness is said by the default)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is Union or origin is UnionType:
+        return " | ".join(type_text(a) for a in args if a is not type(None))
+    if origin is not None and args:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(type_text(a) for a in args)}]"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _choices(annotation: Any) -> Optional[list[Any]]:
+    """The values a Literal option (or an optional one) takes, else None."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType):
+        for a in get_args(annotation):
+            if get_origin(a) is Literal:
+                return list(get_args(a))
+    return None
+
+
 def _options(model: type[BaseModel]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, f in model.model_fields.items():
-        ann = f.annotation
-        type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
-        default = None if f.is_required() else f.get_default(call_default_factory=True)
-        rows.append({"name": name, "type": type_name, "default": default, "required": f.is_required(),
-                     "help": f.description or ""})
+        required = f.is_required()
+        default = None if required else f.get_default(call_default_factory=True)
+        rows.append({"name": name, "type": type_text(f.annotation), "choices": _choices(f.annotation),
+                     "default": default, "required": required, "help": f.description or ""})
     return rows
+
+
+def option_line(o: dict[str, Any]) -> str:
+    """``name: type = default  help``; ``(required)`` instead of a default when there is none to
+    take, ``(optional)`` when unset means "not used"."""
+    if o["required"]:
+        head = f"{o['name']}: {o['type']} (required)"
+    elif o["default"] is None:
+        head = f"{o['name']}: {o['type']} (optional)"
+    else:
+        head = f"{o['name']}: {o['type']} = {o['default']!r}"
+    return head + (f"  {o['help']}" if o["help"] else "")
 
 
 def _source(group: str, name: str, extra: str | None = None) -> str:

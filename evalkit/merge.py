@@ -42,7 +42,7 @@ from evalkit.pipeline import finish_run, gold_ref, scorers_from_manifest
 from evalkit.records import GoldSet, Manifest, MergedShard, MetricSpec, Prediction, RunIdentity
 from evalkit.redact import redact_argv
 from evalkit.rundir import SCORE_COLUMNS, RunDir, check_new_location, new_run_path
-from evalkit.scoring import Scorer, ScoringResult, make_pairs
+from evalkit.scoring import OnMetric, Scorer, ScoringResult, make_pairs
 from evalkit.scoring_split import assemble, is_item_local, score_families
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class MergeOptions:
     config: Optional[Path] = None
     overwrite: bool = False
     argv: Sequence[str] = field(default_factory=tuple)
+    #: show which report is being written (on a terminal)
+    progress: bool = False
 
 
 def merge_runs(opts: MergeOptions) -> Run:
@@ -84,11 +86,12 @@ def merge_runs(opts: MergeOptions) -> Run:
         recorded = list(shards[0].manifest.metrics)
 
         def scoring(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                    source: str, score_cache: Optional[ScoreCache] = None) -> ScoringResult:
+                    source: str, cache: Optional[ScoreCache] = None, *,
+                    on_metric: Optional[OnMetric] = None) -> ScoringResult:
             return merged_scores(shards, gold, predictions, scorers, recorded, plan, source)
 
         return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items, rundir=rundir,
-                          scoring=scoring)
+                          scoring=scoring, prices=config.prices, progress=opts.progress)
 
 
 def _not_a_shard(out: Path, shards: Sequence[Shard]) -> None:

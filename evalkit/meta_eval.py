@@ -31,6 +31,7 @@ from typing import Any, Literal, Optional
 
 from evalkit.errors import InputError, UsageError
 from evalkit.metrics import MetricRequest, Pair, ScoringContext, metric_class, parse_metrics
+from evalkit.progress import Steps
 from evalkit.scoring import build_scorers, score_pairs
 
 Level = Literal["summary", "system"]
@@ -229,8 +230,9 @@ def _system_cell(rows: Sequence[MetaRow], xs: list[float], ys: list[float], metr
 
 
 def run_meta_eval(path: str | Path, *, human: Sequence[str], metrics: str = "rouge", level: Level = "summary",
-                  aggregate: str = "mean") -> MetaEvalResult:
-    """Score every row with the chosen metrics and correlate each output with each human column."""
+                  aggregate: str = "mean", progress: bool = False) -> MetaEvalResult:
+    """Score every row with the chosen metrics and correlate each output with each human column
+    (``progress``: show which metric is being scored, on a terminal)."""
     human = [h.strip() for h in human if h.strip()]
     if not human:
         raise UsageError("--human needs at least one rating column, e.g. --human coherence,relevance")
@@ -242,7 +244,8 @@ def run_meta_eval(path: str | Path, *, human: Sequence[str], metrics: str = "rou
     rows = load_rows(path, human)
     scorers = build_scorers(requests)
     context = ScoringContext()
-    result = score_pairs(to_pairs(rows), scorers, context)
+    with Steps(f"meta-eval: scoring {len(rows)} summaries", enabled=progress) as steps:
+        result = score_pairs(to_pairs(rows), scorers, context, on_metric=steps.on_metric)
     specs = [s.spec() for s in scorers]
     # a whole family correlates its headline outputs; named outputs are kept as asked
     names = [o for scorer, spec in zip(scorers, specs) for o in (spec.outputs if scorer.only else spec.headline)]

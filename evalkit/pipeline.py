@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from evalkit import __version__, subset
 from evalkit.backends import Backend, parse_system
@@ -33,10 +33,11 @@ from evalkit.errors import UsageError
 from evalkit.identity import build_systems, close_systems
 from evalkit.journal import MemoryJournal
 from evalkit.metrics import DEFAULT_METRICS, build_metric, metric_class, parse_metrics
-from evalkit.records import GoldRef, GoldSelection, GoldSet, Manifest, Prediction, RunIdentity, SystemSpec
+from evalkit.progress import Steps
+from evalkit.records import GoldRef, GoldSelection, GoldSet, Manifest, Prediction, Price, RunIdentity, SystemSpec
 from evalkit.redact import redact_argv, redact_options
 from evalkit.rundir import RunDir, check_new_location, new_run_id
-from evalkit.scoring import Scorer, ScoringResult, build_scorers, score_predictions
+from evalkit.scoring import OnMetric, Scorer, ScoringResult, build_scorers, score_predictions
 from evalkit.text import text_store
 
 if TYPE_CHECKING:
@@ -102,13 +103,20 @@ def row_warnings(predictions: Sequence[Prediction]) -> list[str]:
 
 # --- the stages after predictions exist ------------------------------------------------------
 
-#: computes a run's scores: ``(gold, predictions, scorers, source, score_cache) -> ScoringResult``
-ScoringFn = Callable[[GoldSet, Sequence[Prediction], Sequence[Scorer], str, "Optional[ScoreCache]"], ScoringResult]
+class ScoringFn(Protocol):
+    """Computes a run's scores: ``(gold, predictions, scorers, source, cache, on_metric=...)
+    -> ScoringResult``; ``cache``: the score cache to read and fill (None: compute every
+    score); ``on_metric(name, i, n)`` is called before the i-th of n metric families is scored (progress)."""
+
+    def __call__(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer], source: str,
+                 cache: Optional[ScoreCache] = None, *,
+                 on_metric: Optional[OnMetric] = None) -> ScoringResult: ...
 
 
 def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *,
                keep: Optional[ScoringResult] = None, min_items: int = 10, rundir: Optional[RunDir] = None,
-               scoring: Optional[ScoringFn] = None, score_cache: Optional[ScoreCache] = None) -> Run:
+               scoring: Optional[ScoringFn] = None, score_cache: Optional[ScoreCache] = None,
+               prices: Optional[Mapping[str, Price]] = None, progress: bool = False) -> Run:
     """Score, summarise and compare a run whose predictions are complete, into a ``Run``;
     written into ``rundir`` when there is one (``write_run``: the manifest's completion last).
 
@@ -122,28 +130,34 @@ def finish_run(manifest: Manifest, gold: GoldSet, predictions: list[Prediction],
     from evalkit.rescore import merge_scoring
     from evalkit.run import Run, write_run
     from evalkit.stats import summarize_run
+    from evalkit.usage import add_usage
 
     source = str(rundir.predictions_path) if rundir is not None else "predictions"
-    scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source, score_cache)
+    with Steps("scoring", enabled=progress) as steps:
+        scored: ScoringResult = (scoring or _score_here)(gold, predictions, scorers, source, score_cache,
+                                                         on_metric=steps.on_metric)
     if keep is not None:
         scored = merge_scoring(keep, scored, predictions)
     manifest.metrics = scored.metrics
     manifest.complete = False
     summary = summarize_run(manifest.run_id, manifest.gold, scored.scores, predictions, scored.metrics,
                             seed=manifest.seed, notes=[*scored.notes, *scored.warnings])
+    summary.warnings = list(scored.warnings)
+    add_usage(summary, predictions, manifest.systems, prices)
     comparisons = compute_comparisons(summary, scored.scores, min_items=min_items)
     run = Run(manifest, summary, comparisons=comparisons, scores=scored.scores, predictions=predictions,
               details=scored.details, gold=gold, warnings=[*scored.warnings, *row_warnings(predictions)])
     if rundir is not None:
-        write_run(run, rundir)
+        write_run(run, rundir, progress=progress)
     else:
         manifest.complete = True
     return run
 
 
 def _score_here(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                source: str, score_cache: Optional[ScoreCache] = None) -> ScoringResult:
-    return score_predictions(gold, predictions, scorers, source=source, cache=score_cache)
+                source: str, cache: Optional[ScoreCache] = None, *,
+                on_metric: Optional[OnMetric] = None) -> ScoringResult:
+    return score_predictions(gold, predictions, scorers, source=source, cache=cache, on_metric=on_metric)
 
 
 # --- a new run -------------------------------------------------------------------------------
@@ -172,6 +186,8 @@ class RunSettings:
     min_items: int = 10
     #: where backends and metrics run (None: this process; see evalkit/executors)
     executor: Optional[Executor] = None
+    #: the [prices] table the systems' costs are computed with (see usage.py)
+    prices: Optional[Mapping[str, Price]] = None
 
 
 def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer], settings: RunSettings,
@@ -217,7 +233,8 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
                                 max_output_chars=settings.max_output_chars, executor=executor)
         close_systems(built)  # models unloaded before the metrics load theirs
         return finish_run(manifest, gold, predictions, scorers, min_items=settings.min_items, rundir=rundir,
-                          scoring=executor.score_predictions, score_cache=settings.score_cache)
+                          scoring=executor.score_predictions, score_cache=settings.score_cache,
+                          prices=settings.prices, progress=settings.progress)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -257,7 +274,7 @@ def check_gold(gold: GoldSet, manifest: Manifest) -> None:
 
 def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *, source: str,
               out: Optional[Path] = None, overwrite: bool = False, seed: int = 0, argv: Sequence[str] = (),
-              min_items: int = 10) -> Run:
+              min_items: int = 10, prices: Optional[Mapping[str, Price]] = None, progress: bool = False) -> Run:
     """Score predictions produced elsewhere (one row per system × item, see predictions_io);
     ``source`` names where they came from (recorded as each system's ``predictions`` option)."""
     from evalkit.journal import write_rows_atomic
@@ -274,7 +291,8 @@ def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Sc
             argv=redact_argv(argv), complete=False)
 
     if out is None:
-        return finish_run(manifest(new_run_id()), gold, predictions, scorers, min_items=min_items)
+        return finish_run(manifest(new_run_id()), gold, predictions, scorers, min_items=min_items, prices=prices,
+                          progress=progress)
     rundir = RunDir.create(out)
     with rundir.lock():
         check_new_location(out, overwrite=overwrite, locked=True)
@@ -283,4 +301,5 @@ def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Sc
         recorded = manifest(rundir.run_id)
         rundir.write_manifest(recorded)
         write_rows_atomic(rundir.predictions_path, predictions)
-        return finish_run(recorded, gold, predictions, scorers, min_items=min_items, rundir=rundir)
+        return finish_run(recorded, gold, predictions, scorers, min_items=min_items, rundir=rundir, prices=prices,
+                          progress=progress)

@@ -261,6 +261,40 @@ class ErrorCount(Record):
     count: int
 
 
+class Price(Record):
+    """What a model costs: US dollars per million prompt (``input``) and completion (``output``) tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class SystemUsage(Record):
+    """What a system's calls consumed (see evalkit/usage.py): tokens as the server (or the local
+    tokenizer) counted them, the latency percentiles of its rows, and the cost by the price table."""
+
+    #: rows that returned a summary (latency percentiles are over these)
+    rows: int
+    #: rows that reported token counts (the token totals and the cost are over these)
+    rows_with_usage: int = 0
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    latency_p50: Optional[float] = None  # seconds
+    latency_p95: Optional[float] = None
+    #: US dollars for every row with token counts (cached rows at the usage recorded when they were
+    #: made); None when no row reported tokens or a model has no price (``unpriced``)
+    cost_usd: Optional[float] = None
+    #: the model names the rows were priced under (the server's, else the system's configured model)
+    models: list[str] = Field(default_factory=list)
+    #: models that reported tokens but have no entry in the price table
+    unpriced: list[str] = Field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> Optional[int]:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
 class SystemSummary(Record):
     items: int
     ok: int
@@ -269,6 +303,8 @@ class SystemSummary(Record):
     metrics: dict[str, MetricStat] = Field(default_factory=dict)
     #: the most frequent error messages of the failed rows, most frequent first (ties: by message)
     errors: list[ErrorCount] = Field(default_factory=list)
+    #: tokens, latency percentiles and cost (None: a summary written before usage was recorded)
+    usage: Optional[SystemUsage] = None
 
 
 class RunSummary(Record):
@@ -283,6 +319,11 @@ class RunSummary(Record):
     systems: dict[str, SystemSummary]
     metrics: list[MetricSpec] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    #: which of ``notes`` a reader must not miss (a metric dropped text, outputs were cut...); the
+    #: others are informational (throughput, how work was shared). None: not recorded (older runs)
+    warnings: Optional[list[str]] = None
+    #: the ``[prices]`` entries the costs were computed with (model -> USD per million tokens)
+    prices: dict[str, Price] = Field(default_factory=dict)
 
 
 class ItemDetail(Record):
@@ -294,81 +335,3 @@ class ItemDetail(Record):
     metric: str  # the metric family name, e.g. "quotes"
     detail: dict[str, Any]
 
-
-# --------------------------------------------------------------------------------------------
-# comparisons.json: the one pairwise comparison of a run's systems, read by every renderer
-# --------------------------------------------------------------------------------------------
-
-#: how a pair came out: B better / A better (significant after Holm), no significant difference,
-#: fewer shared items than the minimum (not tested), or no shared item at all
-#: ("differ": significant, but the metric has no direction to call either better)
-Outcome = Literal["b_better", "a_better", "no_difference", "differ", "too_few_items", "no_items"]
-#: the directions that rank systems
-Ranked = Literal["higher", "lower"]
-#: a system against the column's best: the best itself, not significantly different (or
-#: significantly better on the items both scored), significantly worse, or too few items to tell
-VersusBest = Literal["best", "tied", "worse", "too_few_items"]
-
-
-class PairStat(Record):
-    """System B against system A on one metric, over the items both scored (Δ = B − A)."""
-
-    system_a: str
-    system_b: str
-    n: int  # items both scored (finite on both sides)
-    mean_a: Optional[float]
-    mean_b: Optional[float]
-    delta: Optional[float]
-    ci_low: Optional[float]  # paired-bootstrap CI of delta (None: not tested)
-    ci_high: Optional[float]
-    p_value: Optional[float]  # two-sided paired permutation test (None: not tested)
-    p_adjusted: Optional[float]  # Holm across the metric's family (see MetricComparisons.family)
-    effect_size: Optional[float]  # d_z = mean(d) / sd(d)
-    wins: int  # items where B is better than A in the metric's direction
-    ties: int
-    losses: int
-    outcome: Outcome
-
-
-class MetricComparisons(Record):
-    """Every pair of systems on one metric with a direction, and each system against the best."""
-
-    metric: str
-    direction: Ranked
-    family: str  # the Holm family, in words
-    tested: int  # pairs in that family (pairs with at least min_items shared items)
-    best: Optional[str]  # best mean among systems with at least min_items items (None: no such system / all tie)
-    versus_best: dict[str, VersusBest] = Field(default_factory=dict)
-    pairs: list[PairStat] = Field(default_factory=list)
-
-    def pair(self, a: str, b: str) -> Optional[PairStat]:
-        """The pair of systems a and b in either order (as stored: check ``system_a``)."""
-        for p in self.pairs:
-            if {p.system_a, p.system_b} == {a, b} and (a != b):
-                return p
-        return None
-
-
-class RunComparisons(Record):
-    """``comparisons.json``: computed once per run by the stats stage (after summary.json)."""
-
-    schema_version: int = SCHEMA_VERSION
-    kind: Literal["evalkit-comparisons"] = "evalkit-comparisons"
-    run_id: str
-    gold: GoldRef
-    #: sha256 of the summary these comparisons were computed with (a stale file is recomputed)
-    summary_digest: str
-    test: str
-    correction: str
-    alpha: float
-    confidence: float
-    n_resamples: int
-    seed: int
-    min_items: int
-    systems: list[str]
-    metrics: list[MetricComparisons] = Field(default_factory=list)
-    #: headline metrics not compared, with the reason (descriptive, direction not recorded, one system)
-    not_compared: dict[str, str] = Field(default_factory=dict)
-
-    def get(self, metric: str) -> Optional[MetricComparisons]:
-        return next((m for m in self.metrics if m.metric == metric), None)

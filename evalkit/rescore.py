@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 
 def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Config] = None,
-            config_path: Optional[Path] = None) -> Run:
+            config_path: Optional[Path] = None, progress: bool = False) -> Run:
     rundir = RunDir.open(path, require_complete=False)
     with rundir.lock():
         manifest = rundir.read_manifest()
@@ -49,10 +49,11 @@ def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Confi
         predictions = complete_rows(gold, manifest, rundir)
         recorded = scorers_from_manifest(manifest)
         if metrics is None:
-            return finish_run(manifest, gold, predictions, recorded, min_items=config.stats.min_items, rundir=rundir)
+            return finish_run(manifest, gold, predictions, recorded, min_items=config.stats.min_items, rundir=rundir,
+                              prices=config.prices, progress=progress)
         scorers, keep = plan_merge(recorded, resolve_scorers(metrics, config), manifest, rundir)
         return finish_run(manifest, gold, predictions, scorers, keep=keep, min_items=config.stats.min_items,
-                          rundir=rundir)
+                          rundir=rundir, prices=config.prices, progress=progress)
 
 
 def complete_rows(gold: GoldSet, manifest: Manifest, rundir: RunDir) -> list[Prediction]:

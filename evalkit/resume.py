@@ -73,7 +73,8 @@ def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
                                         executor=executor)
                 close_systems(built)  # models unloaded before the metrics load theirs
                 return finish_run(manifest, gold, predictions, scorers, min_items=config.stats.min_items,
-                                  rundir=rundir, scoring=executor.score_predictions, score_cache=score_cache)
+                                  rundir=rundir, scoring=executor.score_predictions, prices=config.prices,
+                                  progress=progress, score_cache=score_cache)
         finally:
             close_systems(built)
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from evalkit.records import GoldItem, GoldSet, ItemDetail, Manifest, Prediction, RunComparisons, RunSummary
+from evalkit.comparison_records import RunComparisons
+from evalkit.records import GoldItem, GoldSet, ItemDetail, Manifest, Prediction, RunSummary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -285,13 +286,15 @@ class Run:
         return Run.load(target)
 
 
-def write_run(run: Run, rundir: RunDir, *, with_predictions: bool = False) -> None:
+def write_run(run: Run, rundir: RunDir, *, with_predictions: bool = False, progress: bool = False) -> None:
     """Persist a finished run into ``rundir`` (whose lock the caller holds), in crash-safe order:
     the manifest marked incomplete → (predictions) → scores → details → summary →
-    comparisons.json → report.md, report.html → the manifest marked complete, last."""
+    comparisons.json → report.md, report.html → the manifest marked complete, last.
+    ``progress``: say which file is being written (on a terminal)."""
     from evalkit.comparisons import comparisons_path
     from evalkit.fsutil import write_json_atomic, write_text_atomic
     from evalkit.journal import write_rows_atomic
+    from evalkit.progress import Steps
     from evalkit.report.html import render_run_html
     from evalkit.report.markdown import render_run
 
@@ -305,8 +308,11 @@ def write_run(run: Run, rundir: RunDir, *, with_predictions: bool = False) -> No
     write_json_atomic(comparisons_path(rundir), run.comparisons.model_dump(mode="json"))
     on_disk = run.with_comparisons(run.comparisons)
     on_disk.path = rundir.path
-    write_text_atomic(rundir.report_md, render_run(on_disk))
-    write_text_atomic(rundir.report_html, render_run_html(on_disk))
+    with Steps("writing reports", enabled=progress, total=2) as steps:
+        with steps.step(rundir.report_md.name):
+            write_text_atomic(rundir.report_md, render_run(on_disk))
+        with steps.step(rundir.report_html.name):
+            write_text_atomic(rundir.report_html, render_run_html(on_disk))
     manifest.complete = True
     rundir.write_manifest(manifest)
     run.manifest.complete = True

@@ -9,7 +9,7 @@ they are counted as failures in the summary, never as zeros.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
@@ -23,6 +23,9 @@ from evalkit.text import text_store
 
 if TYPE_CHECKING:
     from evalkit.score_cache import ScoreCache
+
+#: progress hook: ``on_metric(family, i, n)`` is called before the i-th (0-based) of n metric families is scored
+OnMetric = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -98,7 +101,8 @@ def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContex
 
 
 def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
-                context: ScoringContext | None = None, *, cache: Optional[ScoreCache] = None) -> ScoringResult:
+                context: ScoringContext | None = None, *, cache: Optional[ScoreCache] = None,
+                on_metric: Optional[OnMetric] = None) -> ScoringResult:
     context = context or ScoringContext()
     systems: list[str] = []
     gold_ids: list[str] = []
@@ -106,7 +110,9 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
     values: list[float] = []
     details: list[ItemDetail] = []
     with text_store(context.texts):
-        for scorer in scorers:
+        for i, scorer in enumerate(scorers):
+            if on_metric is not None:
+                on_metric(scorer.metric.family, i, len(scorers))
             results = metric_results(scorer.metric, pairs, context, cache)
             if len(results) != len(pairs):
                 raise RuntimeError(f"metric {scorer.metric.family!r} returned {len(results)} results for {len(pairs)} pairs")
@@ -127,6 +133,8 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
 
 
 def score_predictions(gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                      *, source: str = "predictions", cache: Optional[ScoreCache] = None) -> ScoringResult:
-    """Score every successful prediction with every metric (``cache``: the score cache, or None)."""
-    return score_pairs(make_pairs(gold, predictions, source=source), scorers, cache=cache)
+                      *, source: str = "predictions", cache: Optional[ScoreCache] = None,
+                      on_metric: Optional[OnMetric] = None) -> ScoringResult:
+    """Score every successful prediction with every metric (``cache``: the score cache, or None;
+    ``on_metric``: see ``OnMetric``)."""
+    return score_pairs(make_pairs(gold, predictions, source=source), scorers, cache=cache, on_metric=on_metric)

@@ -170,7 +170,9 @@ def summarize_run(run_id: str, gold: GoldRef, scores: pd.DataFrame, predictions:
                 stats_by_metric[metric] = MetricStat(
                     mean=_r(float(finite.mean())) if finite.size else None,
                     ci_low=_r(lo), ci_high=_r(hi), n=int(finite.size), n_not_applicable=n_na)
-        systems[system] = SystemSummary(metrics=stats_by_metric, errors=top_errors(messages.get(system, {})), **counts)
+        systems[system] = SystemSummary(items=counts["items"], ok=counts["ok"], failed=counts["failed"],
+                                        cached=counts["cached"], metrics=stats_by_metric,
+                                        errors=top_errors(messages.get(system, {})))
 
     return RunSummary(run_id=run_id, gold=gold, confidence=confidence, n_resamples=n_resamples,
                       seed=seed, systems=systems, metrics=list(metrics), notes=list(notes))

@@ -30,7 +30,7 @@ import re
 from typing import Literal, Optional
 
 from evalkit.errors import UsageError
-from evalkit.records import GoldSelection, GoldSet
+from evalkit.records import GoldRef, GoldSelection, GoldSet
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -126,3 +126,22 @@ def describe(selection: Optional[GoldSelection]) -> Optional[str]:
     how = {"limit": "the first items", "sample": f"seeded sample, seed {selection.seed}",
            "shard": f"shard {selection.shard_index}/{selection.shard_count}"}[selection.method]
     return f"{len(selection.item_ids)} of {selection.full_items} items ({how})"
+
+
+def full_hash(gold: GoldRef, selection: Optional[GoldSelection]) -> str:
+    """The hash of the whole gold set a run (or baseline) was made on, whatever part of it it holds."""
+    return selection.full_hash if selection is not None else gold.hash
+
+
+def subset_scope(gold_a: GoldRef, sel_a: Optional[GoldSelection], gold_b: GoldRef, sel_b: Optional[GoldSelection],
+                 *, a: str = "A", b: str = "B") -> Optional[str]:
+    """One line for every output when two runs hold different parts of the same gold set
+    ("run B holds 10 of 44 items (seeded sample, seed 0): compared on the 10 items both hold");
+    None when they hold the same items or come from different gold sets."""
+    if gold_a.hash == gold_b.hash or full_hash(gold_a, sel_a) != full_hash(gold_b, sel_b):
+        return None
+    parts = [f"{who} holds {describe(sel)}" for who, sel in ((a, sel_a), (b, sel_b)) if sel is not None]
+    if sel_a is None or sel_b is None:
+        return parts[0] + ": compared on those items"
+    shared = len(set(sel_a.item_ids) & set(sel_b.item_ids))
+    return "; ".join(parts) + f": compared on the {shared} items both hold"

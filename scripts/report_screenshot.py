@@ -1,12 +1,17 @@
-"""Regenerate the README screenshots of the HTML report (docs/report.png, docs/report-article.png).
+"""Regenerate the screenshots of the HTML reports in docs/: report.html at 1400 px
+(docs/report.png) and on a phone, 390 px (docs/report-phone.png), one article
+(docs/report-article.png), and the diff report at 1400 px (docs/diff.png, docs/diff-item.png)
+and on a phone (docs/diff-phone.png).
 
 Scores four systems on the shipped gold set: the ``lead``, ``textrank`` and ``oracle``
 baselines, and ``sloppy-demo`` — the oracle's summary passed through a deterministic corruption that
 imitates a careless abstractive model (it swaps a word inside the first quotation, invents a
 quotation on every third article and bumps the first figure), so the drill-down has altered
-and not-found quotes and unsupported numbers to show. The scoring, the report and the browser
-are the real ones: ``evalkit.score``, ``render_run_html``, Debian's Chromium
-through Playwright with the network blocked.
+and not-found quotes and unsupported numbers to show. The diff report compares a BASE run
+(lead and oracle as they are) with a NEW run (the same summaries through the same corruption).
+The scoring, the reports and the browser are the real ones: ``evalkit.score``,
+``render_run_html``, ``evalkit compare --html``'s writer, Debian's Chromium through Playwright
+with the network blocked.
 
     python scripts/report_screenshot.py [--out docs] [--keep DIR]
 """
@@ -18,6 +23,7 @@ import json
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from evalkit.api import score
@@ -57,7 +63,10 @@ def predictions(items: list[GoldItem]) -> list[dict]:
         backend = build_backend(SystemSpec(name=name, backend=name))
         try:
             for item in items:
-                rows.append({"gold_id": item.id, "system": name, "summary": backend.summarize(item)})
+                start = time.perf_counter()
+                summary = backend.summarize(item)
+                rows.append({"gold_id": item.id, "system": name, "summary": summary,
+                             "latency_s": round(time.perf_counter() - start, 6)})  # measured: the usage table
         finally:
             backend.close()
     base = {r["gold_id"]: r["summary"] for r in rows if r["system"] == "oracle"}
@@ -66,33 +75,80 @@ def predictions(items: list[GoldItem]) -> list[dict]:
     return rows
 
 
-def shoot(html: Path, out: Path, article_anchor: str) -> list[Path]:
+PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1400, "height": 1000}
+
+
+def shoot(html: Path, diff: Path, out: Path, article_anchor: str) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
+    shots: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1500}, device_scale_factor=1)
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://")
-                      else (blocked.append(r.request.url), r.abort()))
-        page = context.new_page()
-        page.goto(html.resolve().as_uri() + "#leaderboard")
-        top = out / "report.png"
-        page.screenshot(path=str(top))
-        page.set_viewport_size({"width": 1480, "height": 1500})  # the four summaries side by side
-        page.goto(html.resolve().as_uri() + "#" + article_anchor)
-        page.add_style_tag(content="header.top { position: static; }")  # not over the clipped article
-        item = page.locator("#" + article_anchor)
+
+        def page(viewport: dict, url: str):
+            context = browser.new_context(viewport=viewport, device_scale_factor=1)
+            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://")
+                          else (blocked.append(r.request.url), r.abort()))
+            pg = context.new_page()
+            pg.goto(url)
+            return pg
+
+        def shot(pg, name: str, **kwargs) -> None:
+            shots.append(out / name)
+            pg.screenshot(path=str(out / name), **kwargs)
+
+        report, diffpage = html.resolve().as_uri(), diff.resolve().as_uri()
+        pg = page(WIDE, report)
+        pg.locator('header.top nav a[href="#leaderboard"]').click()  # as a reader gets there: below the header
+        pg.wait_for_timeout(200)
+        shot(pg, "report.png")
+        pg = page({"width": 1400, "height": 1500}, report + "#" + article_anchor)
+        item = pg.locator("#" + article_anchor)
         item.locator(".item-body").wait_for()
-        box = item.bounding_box()
-        scroll_y = page.evaluate("window.scrollY")
-        article = out / "report-article.png"
-        page.screenshot(path=str(article), full_page=True, clip={
-            "x": box["x"], "y": box["y"] + scroll_y, "width": box["width"], "height": min(box["height"], 1500)})
+        pg.add_style_tag(content="header.top { position: static; }")  # not over the clipped article
+        shot(pg, "report-article.png", full_page=True, clip=_box(pg, item, 2600))
+        shot(page(PHONE, report), "report-phone.png")
+        pg = page(WIDE, diffpage)
+        shot(pg, "diff.png")
+        first = pg.locator("details.diff-item").first
+        first.locator("summary").click()
+        pg.add_style_tag(content="header.top { position: static; }")
+        shot(pg, "diff-item.png", full_page=True, clip=_box(pg, first, 1600))
+        pg = page(PHONE, diffpage + "#items")
+        pg.locator("details.diff-item").first.locator("summary").click()
+        pg.locator("details.diff-item").first.scroll_into_view_if_needed()
+        shot(pg, "diff-phone.png")
         browser.close()
     if blocked:
-        raise SystemExit(f"the report tried to load {blocked}")
-    return [top, article]
+        raise SystemExit(f"the reports tried to load {blocked}")
+    return shots
+
+
+def _box(pg, locator, most: int) -> dict:
+    """The page area of ``locator`` (at most ``most`` px tall), for a full-page clip."""
+    box = locator.bounding_box()
+    scroll_y = pg.evaluate("window.scrollY")
+    return {"x": box["x"], "y": box["y"] + scroll_y, "width": box["width"], "height": min(box["height"], most)}
+
+
+def diff_runs(items: list[GoldItem], rows: list[dict], work: Path) -> Path:
+    """diff.html of BASE (lead and oracle as they are) against NEW (their summaries made sloppy)."""
+    from evalkit.report import write_diff_files
+
+    base = [r for r in rows if r["system"] in ("lead", "oracle")]
+    new = [dict(r, summary=sloppy(r["summary"], n)) for n, r in enumerate(base)]
+    runs = []
+    for label, part in (("base", base), ("new", new)):
+        path = work / f"{label}.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
+        runs.append(score(default_gold_path(), path, METRICS, out=work / label))
+    html = work / "diff.html"
+    write_diff_files(runs[0], runs[1], runs[0].compare(runs[1]), html=html, markdown=work / "diff.md")
+    print(f"diff: {html} ({html.stat().st_size / 1e6:.2f} MB, {len(items)} items x 2 systems); "
+          f"diff.md {(work / 'diff.md').stat().st_size / 1e3:.1f} kB")
+    return html
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="evalkit-shot-") as tmp:
         work = Path(tmp)
         preds = work / "predictions.jsonl"
-        preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predictions(items)), encoding="utf-8")
+        rows = predictions(items)
+        preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         run = score(gold_path, preds, METRICS, out=args.keep or work / "run")
+        diff = diff_runs(items, rows, work)
         html = run.path / "report.html"
         print(f"report: {html} ({html.stat().st_size / 1e6:.2f} MB, {len(items)} items x 4 systems)")
         # the article shown: the first one where the demo system altered a quote and invented one
@@ -116,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             next(g for g, v in verdicts.items() if "altered" in v or "not_found" in v)
         anchor = anchor_for(chosen, 0, set())
         args.out.mkdir(parents=True, exist_ok=True)
-        for path in shoot(html, args.out, anchor):
+        for path in shoot(html, diff, args.out, anchor):
             print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
     return 0
 

@@ -7,17 +7,28 @@ import re
 
 
 def table_cells(text: str, header_word: str) -> dict[str, dict[str, str]]:
-    """Rich table text -> system -> column (its first header word) -> cell (first line of each row)."""
+    """Rich table text -> system -> column (its first header word) -> cell (first line of each row).
+
+    A leaderboard too wide for the console is printed as several tables, each with the system
+    column: their columns are merged, starting from the first table whose header has ``header_word``."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("┏") and header_word in "".join(lines[i:i + 4]))
-    header = [[c.strip() for c in line.strip("┃").split("┃")] for line in lines[start + 1:] if line.startswith("┃")]
-    names = [" ".join(part[i] for part in header if part[i]).split(" ")[0] for i in range(len(header[0]))]
-    rows = {}
-    for line in lines:
-        if line.startswith("│"):
-            cells = [c.strip() for c in line.strip("│").split("│")]
-            if cells[0]:
-                rows[cells[0]] = dict(zip(names, cells))
+    rows: dict[str, dict[str, str]] = {}
+    i = start
+    while i < len(lines) and lines[i].startswith("┏"):
+        j = i + 1
+        header = []
+        while lines[j].startswith("┃"):
+            header.append([c.strip() for c in lines[j].strip("┃").split("┃")])
+            j += 1
+        names = [" ".join(part[k] for part in header if part[k]).split(" ")[0] for k in range(len(header[0]))]
+        while not lines[j].startswith("└"):
+            if lines[j].startswith("│"):
+                cells = [c.strip() for c in lines[j].strip("│").split("│")]
+                if cells[0]:
+                    rows.setdefault(cells[0], {}).update(zip(names, cells))
+            j += 1
+        i = j + 1
     return rows
 
 

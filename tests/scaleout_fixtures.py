@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -45,9 +46,37 @@ def evalkit(*args: object) -> tuple[int, str]:
 
 
 def differing(a: Path, b: Path, names: tuple[str, ...] = RESULT_FILES) -> list[str]:
-    """The result files that are not byte-identical in run directories ``a`` and ``b``."""
-    return [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
+    """The result files that are not byte-identical in run directories ``a`` and ``b``
+    (summary.json: but for the measured latencies, see ``without_latencies``)."""
+    return [n for n in names if without_latencies(n, (a / n).read_bytes()) != without_latencies(n, (b / n).read_bytes())]
+
+
+#: what summary.json measures rather than computes: the same inputs give other latencies
+MEASURED = ("latency_p50", "latency_p95")
+
+
+def without_latencies(name: str, data: bytes) -> bytes:
+    """summary.json with each system's measured latency percentiles blanked (they must exist,
+    and everything else, tokens and cost included, must stay byte-identical); other files as they are."""
+    if name != "summary.json":
+        return data
+    text = data.decode("utf-8")
+    summary = json.loads(text)
+    for system in summary["systems"].values():
+        assert system["usage"] is not None and all(k in system["usage"] for k in MEASURED), "usage not recorded"
+    names = "|".join(MEASURED)
+    pattern = rf'("(?:{names})": )(?:[0-9.e+-]+|null)'
+    return re.sub(pattern, r"\1<measured>", text).encode("utf-8")
 
 
 def journal(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines() if line.strip()]
+
+
+_LATENCY = re.compile(r"\b\d+(?:\.\d+)? (?:ms|s)\b")
+_LATENCY_SORT_KEY = re.compile(r'data-v="[0-9.e+-]*">(<latency>)')
+
+
+def report_without_latencies(text: str) -> str:
+    """report.md / report.html with the measured latencies of the usage table masked."""
+    return _LATENCY_SORT_KEY.sub(r'data-v="">\1', _LATENCY.sub("<latency>", text))

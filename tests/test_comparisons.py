@@ -20,10 +20,10 @@ from render_cells import html_cells, md_cells, table_cells
 from rich.console import Console
 
 from evalkit import load_run
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import DESCRIPTIVE, NOT_RECORDED, load_comparisons
 from evalkit.gold import SHIPPED_GOLD
 from evalkit.metrics import build_metric
-from evalkit.records import RunComparisons
 from evalkit.report.html import render_run_html
 from evalkit.report.markdown import render_run
 from evalkit.report.terminal import leaderboard_view

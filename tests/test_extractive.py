@@ -68,13 +68,13 @@ def test_textrank_prefers_central_sentences():
 
 def test_system_spec_parsing():
     s = parse_system("short=lead:k=1")
-    assert (s.name, s.backend, s.options) == ("short", "lead", {"k": "1"})
+    assert (s.name, s.backend, s.options) == ("short", "lead", {"k": 1})  # typed like evalkit.toml's k = 1
     s = parse_system("openai:model=llama3.2,base_url=http://127.0.0.1:11434/v1")
     assert s.backend == "openai" and s.options == {"model": "llama3.2", "base_url": "http://127.0.0.1:11434/v1"}
     s = parse_system("command:cmd=python summarize.py --style a,b")
     assert s.options == {"cmd": "python summarize.py --style a,b"}
     s = parse_system("evalkit.backends.extractive:Lead:k=2")
-    assert s.backend == "evalkit.backends.extractive:Lead" and s.options == {"k": "2"}
+    assert s.backend == "evalkit.backends.extractive:Lead" and s.options == {"k": 2}
     assert run("evalkit.backends.extractive:Lead:k=1") == run("lead:k=1")
     with pytest.raises(UsageError, match="unknown backend 'nope'.*lead"):
         build_backend(parse_system("nope"))

@@ -66,7 +66,7 @@ def test_run_with_the_plugin_by_name(plugin_site, tmp_path):
     assert rows[0]["summary"] == "Story 0. The council of town"
     assert rows[3]["summary"] == "Story 0. The council of town 0 approved a budget"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["systems"][0] == {"name": "headline:words=4", "backend": "headline", "options": {"words": "4"}}
+    assert manifest["systems"][0] == {"name": "headline:words=4", "backend": "headline", "options": {"words": 4}}
 
 
 def test_without_the_distribution_the_name_is_unknown(tmp_path):

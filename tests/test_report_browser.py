@@ -10,9 +10,9 @@ these tests fail (they never skip): install it with ``apt-get install -y chromiu
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from browser_fixtures import ARTIFACTS, Page, browser  # noqa: F401 - fixture
 from playwright.sync_api import expect
 from report_fixtures import FAILED, PAYLOADS, SUMMARIES, XSS_SYSTEM, shared_report_run
 
@@ -20,78 +20,10 @@ from evalkit.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> RunDir:
     return shared_report_run(tmp_path_factory)
-
-
-def ensure_chromium() -> None:
-    """Install Debian's chromium on a fresh Debian machine (as root) so the README's test
-    command works there; anywhere else the launch below fails with instructions."""
-    import os
-    import shutil
-    import subprocess
-
-    if Path(CHROMIUM).exists() or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, capture_output=True,
-                   timeout=900)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ensure_chromium()
-
-    with sync_playwright() as p:
-        try:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        except Exception as e:
-            pytest.fail(f"cannot start Chromium at {CHROMIUM} ({type(e).__name__}: {e}); "
-                        "install Debian's chromium package: apt-get update && apt-get install -y chromium",
-                        pytrace=False)
-        yield b
-        b.close()
-
-
-class Page:
-    """A page with the network blocked, recording what it tried and what it logged."""
-
-    def __init__(self, browser, url: str, *, javascript: bool = True):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=javascript,
-                                           service_workers="block")
-        self.blocked: list[str] = []
-        self.requests: list[str] = []
-        self.console: list[tuple[str, str]] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.goto(url)
-        self.page.wait_for_load_state("load")
-
-    def _route(self, route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +192,85 @@ def test_screenshot(view):
     out = ARTIFACTS / "report.png"
     p.screenshot(path=str(out), full_page=True)
     assert out.stat().st_size > 20_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------------------------
+# layout (issue 15): the sticky header, the leaderboard's width, five systems side by side
+# --------------------------------------------------------------------------------------------
+
+HEADING_BELOW_HEADER = """(sel) => { const h = document.querySelector(sel).getBoundingClientRect();
+  const top = document.querySelector('header.top').getBoundingClientRect();
+  return {heading: h.top, header: top.bottom, inView: h.top >= 0 && h.bottom <= innerHeight}; }"""
+
+
+def test_a_nav_click_lands_the_heading_below_the_sticky_header(browser, run):
+    """On main before this commit the header covered the heading it had jumped to."""
+    view = Page(browser, run.report_html.resolve().as_uri(), width=1400)
+    try:
+        p = view.page
+        for section in ("leaderboard", "charts", "significance", "articles", "overview"):
+            p.locator(f'header.top nav a[href="#{section}"]').click()
+            p.wait_for_function(f"location.hash === '#{section}'")
+            box = p.evaluate(HEADING_BELOW_HEADER, f"#{section} h2")
+            assert box["heading"] >= box["header"] and box["inView"], (section, box)
+        p.locator("#index a", has_text="sci-03").click()  # an article from the index
+        box = p.evaluate(HEADING_BELOW_HEADER, "#item-sci-03 > summary")
+        assert box["heading"] >= box["header"], box
+    finally:
+        view.close()
+
+
+def test_the_leaderboard_does_not_scroll_sideways_at_1400_px(browser, run):
+    """On main before this commit the headline table was wider than the page (density cut)."""
+    view = Page(browser, run.report_html.resolve().as_uri(), width=1400)
+    try:
+        widths = view.page.evaluate("""() => { const box = document.querySelector('#board').closest('.scroll');
+            return [box.scrollWidth, box.clientWidth, document.documentElement.scrollWidth, innerWidth]; }""")
+        assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+        header = view.page.locator("#board thead th").last
+        assert header.is_visible()
+    finally:
+        view.close()
+
+
+def test_no_sideways_scroll_on_a_phone(browser, run):
+    view = Page(browser, run.report_html.resolve().as_uri(), width=390, height=844)
+    try:
+        p = view.page
+        assert p.evaluate("document.documentElement.scrollWidth") <= 390
+        assert p.evaluate("getComputedStyle(document.querySelector('header.top')).position") == "static"
+    finally:
+        view.close()
+
+
+def test_five_systems_are_all_shown_in_an_article(browser, tmp_path):
+    from report_fixtures import write_inputs
+
+    from evalkit.api import score
+
+    gold, preds = write_inputs(tmp_path)
+    rows = [line for line in preds.read_text().splitlines() if line.strip()]
+    extra = [line.replace('"system": "faithful"', '"system": "fifth-system"') for line in rows if '"faithful"' in line]
+    preds.write_text("\n".join(rows + extra) + "\n", encoding="utf-8")
+    run = score(gold, preds, "rouge,quotes,numbers", out=tmp_path / "five")
+    assert len(run.systems) == 5
+    view = Page(browser, (tmp_path / "five" / "report.html").resolve().as_uri() + "#item-econ-01", width=1400)
+    try:
+        p = view.page
+        cards = p.locator("#item-econ-01 article.card")
+        assert cards.count() == 5
+        names = []
+        for i in range(5):
+            card = cards.nth(i)
+            card.scroll_into_view_if_needed()
+            expect(card).to_be_visible()
+            box = card.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1400 and box["height"] > 50
+            names.append(card.locator("h4").inner_text().strip())
+        assert sorted(names) == sorted(run.systems)
+        for sel in ("#item-econ-01 .item-scores", "#board"):
+            sw, cw = p.evaluate(f"(() => {{ const b = document.querySelector('{sel}').closest('.scroll'); "
+                                "return [b.scrollWidth, b.clientWidth]; })()")
+            assert sw <= cw, (sel, sw, cw)
+    finally:
+        view.close()

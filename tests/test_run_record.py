@@ -75,7 +75,7 @@ def test_out_onto_an_existing_run_is_refused_and_overwrite_starts_clean(work):
     ok(*RUN, "-s", "fast=lead:k=1", "--out", "r2", "--overwrite")
     rows = RunDir.open(work / "r2").read_predictions()
     assert all(len(p.summary.splitlines()) == 1 for p in rows)  # one sentence each, as k=1 asks
-    assert RunDir.open(work / "r2").read_manifest().systems[0].options == {"k": "1"}
+    assert RunDir.open(work / "r2").read_manifest().systems[0].options == {"k": 1}
 
     ok(*RUN, "-s", "textrank", "--out", "r2", "--overwrite")
     journal = [json.loads(line) for line in (work / "r2" / "predictions.jsonl").read_text().splitlines()]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,11 +31,16 @@ def backend_class(name: str) -> type[Backend]:
     return cls
 
 
-def format_validation_error(err: ValidationError) -> str:
+def format_validation_error(err: ValidationError, known: Sequence[str] = ()) -> str:
+    """Every problem of ``err``, one after the other; an unknown option gets the closest of
+    ``known`` (``temprature: unknown option (did you mean 'temperature'?)``)."""
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(options)"
-        msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(e["loc"][-1]) if e["loc"] else "", list(known), n=1)
+            msg = "unknown option" + (f" (did you mean {close[0]!r}?)" if close else "")
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
 
@@ -53,7 +59,7 @@ def build_backend(spec: SystemSpec) -> Backend:
         known = ", ".join(cls.Options.model_fields) or "(none)"
         raise UsageError(
             f"system {spec.name!r}: bad options for backend {spec.backend!r}: "
-            f"{format_validation_error(e)} (known options: {known})"
+            f"{format_validation_error(e, list(cls.Options.model_fields))} (known options: {known})"
         ) from None
     return cls(options)
 
@@ -85,4 +91,18 @@ def parse_system(text: str, named: Mapping[str, SystemSpec] | None = None) -> Sy
                 raise UsageError(f"system {text!r}: option {pair!r} is not key=value")
             k, _, v = pair.partition("=")
             options[k.strip()] = v.strip()
-    return SystemSpec(name=name or text, backend=backend, options=options)
+    return typed(SystemSpec(name=name or text, backend=backend, options=options))
+
+
+def typed(spec: SystemSpec) -> SystemSpec:
+    """``spec`` with its option values as the backend reads them (``k=1`` from the command line
+    becomes the integer 1, as ``k = 1`` in evalkit.toml is), so the manifest records the same
+    values either way. Options the backend rejects are left as given: building it reports them."""
+    if not spec.options:
+        return spec
+    try:
+        cls = backend_class(spec.backend)
+        dumped = cls.Options(**spec.options).model_dump(mode="json")
+    except (UsageError, ValidationError):
+        return spec
+    return spec.model_copy(update={"options": {k: dumped.get(k, v) for k, v in spec.options.items()}})

@@ -12,14 +12,15 @@ from evalkit.report.textsafe import rich_safe
 
 
 def _render(title: str, rows: list[dict[str, Any]], extra: str) -> None:
+    from evalkit.inventory import option_line
+
     table = Table(title=title, show_lines=True)
     table.add_column("name", style="bold")
     table.add_column("from")
     table.add_column(extra)
-    table.add_column("options (type = default: help)")
+    table.add_column("options (name: type = default  help)")
     for r in rows:  # help texts, names and plug-in errors are user text: never Rich markup
-        opts = "\n".join(f"{o['name']}: {o['type']} = {o['default']!r}" + (f"  {o['help']}" if o["help"] else "")
-                         for o in r["options"]) or "-"
+        opts = "\n".join(option_line(o) for o in r["options"]) or "-"
         table.add_row(*(rich_safe(x) for x in (r["name"], r["source"], r[extra], opts)))
     out.print(table)
 

@@ -6,6 +6,7 @@ Each reads the run with ``evalkit.load_run`` and calls the ``Run`` method (``com
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,6 +37,9 @@ def compare(
     resamples: Annotated[Optional[int], typer.Option("--resamples", help="Resamples for bootstrap CIs and permutation tests (default: the run's).", min=99)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for resampling (default: the run's seed).")] = None,
     min_items: MinItemsOpt = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="With two runs: write the diff report here (every item worst first, the summaries side by side with a word diff, quotes no longer verbatim, figures newly unsupported, key points newly missed).")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="With two runs: write the diff as Markdown for a pull-request comment (at most 60 KB, no links).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress while the diff report is written.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two runs, or systems within one run, with paired significance tests.
@@ -46,23 +50,41 @@ def compare(
     gold sets or metric configurations (unless --force).
 
     Example: evalkit compare reports/runs/before reports/runs/after --metric rougeLsum
+
+    Example: evalkit compare reports/runs/main reports/runs/pr --html diff.html --markdown diff.md
     """
     from evalkit.api import load_run
+    from evalkit.errors import UsageError
+    from evalkit.report import write_diff_files
     from evalkit.stats import fmt_num, fmt_p
 
+    written: list[Path] = []
     with cli_errors():
+        if (html or markdown) and run_b is None:
+            raise UsageError("--html/--markdown write the diff of two runs: give BASE and NEW run directories")
         first = load_run(run_a)
-        result = first.compare(load_run(run_b) if run_b else None, systems=_split(systems), metric=_split(metric),
+        second = load_run(run_b) if run_b else None
+        result = first.compare(second, systems=_split(systems), metric=_split(metric),
                                force=force, alpha=alpha, n_resamples=resamples, seed=seed, min_items=min_items)
+        if second is not None and (html or markdown):
+            _, written = write_diff_files(first, second, result, html=html, markdown=markdown,
+                                          progress=not quiet and not as_json and sys.stderr.isatty())
     for w in result.warnings:
         err.print(f"[bold yellow]warning:[/] {rich_safe(w)}")
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
+    if result.scope:
+        out.print(f"[bold]part of the gold set:[/] {rich_safe(result.scope)}")
+    narrow = out.width < 100  # the CI under Δ instead of beside it: no cell is cut at 80 columns
+    ci_head = f"{result.confidence:.0%} CI"
     for pair in result.pairs:
         table = Table(title=rich_safe(f"A = {pair.label_a}   B = {pair.label_b}"), title_justify="left")
-        for col in ("metric", "A", "B", "Δ B−A", f"{result.confidence:.0%} CI", "p", "W/T/L", "n"):
-            table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
+        heads = ("metric", "A", "B", f"Δ B−A\n{ci_head}" if narrow else "Δ B−A", *(() if narrow else (ci_head,)),
+                 "p", "W/T/L", "n")
+        for col in heads:
+            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold",
+                             no_wrap=col == "metric")
         for m in pair.metrics:
             style = {"b_better": "green", "a_better": "red"}.get(m.outcome, "default")
             if m.outcome in ("too_few_items", "no_items"):
@@ -71,15 +93,19 @@ def compare(
                 p_cell = fmt_p(m.p_adjusted) + (" *" if m.significant else "")
             wtl = f"{m.wins}/{m.ties}/{m.losses}" if m.wins is not None else "—"
             name = rich_safe(m.metric) + ("" if m.direction in ("higher", "lower") else
-                                          " (descriptive)" if m.direction == "none" else " (direction?)")
-            table.add_row(name, fmt_num(m.mean_a), fmt_num(m.mean_b), f"[{style}]{fmt_num(m.delta, signed=True)}[/]",
-                          f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]", p_cell, wtl, str(m.n))
+                                          "\n(descriptive)" if m.direction == "none" else "\n(direction?)")
+            delta = f"[{style}]{fmt_num(m.delta, signed=True)}[/]"
+            ci = f"[{fmt_num(m.ci_low, signed=True)}, {fmt_num(m.ci_high, signed=True)}]" if m.ci_low is not None else ""
+            cells = [f"{delta}\n{rich_safe(ci)}"] if narrow else [delta, rich_safe(ci)]
+            table.add_row(name, fmt_num(m.mean_a), fmt_num(m.mean_b), *cells, p_cell, wtl, str(m.n))
         out.print(table)
     out.print(f"test: {rich_safe(result.test)}; multiple comparisons: {rich_safe(result.correction)}; "
               f"* significant at α = {result.alpha:g}; W/T/L = items where B is better/equal/worse "
               f"(— for outputs without a direction); fewer than {result.min_items} shared items: not tested")
     for v in result.verdicts:
         out.print(f"• {rich_safe(v)}")
+    for path in written:
+        out.print(f"wrote {rich_safe(path)}")
 
 
 def gate(
@@ -109,6 +135,8 @@ def gate(
         print_json(report.model_dump(mode="json"))
         raise typer.Exit(report.exit_code)
     title = f"evalkit gate · run {report.run_id}" + (f" · baseline {report.baseline}" if report.baseline else "")
+    if report.scope:
+        out.print(f"[bold]part of the gold set:[/] {rich_safe(report.scope)}")
     table = Table(title=rich_safe(title), title_justify="left")
     for col in ("verdict", "rule", "system", "details"):
         table.add_column(col, overflow="fold")
@@ -162,6 +190,7 @@ def report(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write the Markdown report here (default: RUN/report.md).")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write the self-contained HTML report here (default: RUN/report.html).")] = None,
     min_items: MinItemsOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress while the reports are rendered.")] = False,
 ) -> None:
     """Re-render a run's reports from its saved files (nothing is re-scored).
 
@@ -174,7 +203,8 @@ def report(
     from evalkit.report import rerender_run
 
     with cli_errors():
-        written, note = rerender_run(load_run(run_dir), markdown=markdown, html=html, min_items=min_items)
+        written, note = rerender_run(load_run(run_dir), markdown=markdown, html=html, min_items=min_items,
+                                     progress=not quiet and sys.stderr.isatty())
     if note:
         err.print(f"[bold yellow]note:[/] {rich_safe(note)}")
     for path in written:

@@ -18,6 +18,7 @@ def merge(
     gold: Annotated[Optional[str], typer.Option("--gold", "-g", help="The full gold file, where it is not at the path the shards recorded (its hash must be theirs).")] = None,
     config: ConfigOpt = None,
     overwrite: OverwriteOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (metrics scored again, reports written).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Merge shard runs into the run made in one piece: byte-identical scores, summary and comparisons.
@@ -30,6 +31,6 @@ def merge(
 
     with cli_errors():
         outcome = merge_runs(MergeOptions(shards=shards, out=out_dir, gold=gold, config=config, overwrite=overwrite,
-                                          argv=sys.argv[1:]))
+                                          argv=sys.argv[1:], progress=not quiet and not as_json and sys.stderr.isatty()))
         _render(outcome, as_json)
     _exit_if_a_system_failed(outcome)

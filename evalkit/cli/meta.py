@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -61,6 +62,7 @@ def meta_eval(
     level: Annotated[Level, typer.Option("--level", help="summary: per document, averaged; system: per-system means.")] = Level.summary,
     aggregate: Annotated[Aggregate, typer.Option("--aggregate", help="Combine scores against several references by "
                                                  "mean or max (metrics with a multi_ref option).")] = Aggregate.mean,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (which metric is being scored).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Correlate metrics with human ratings (Spearman, Kendall tau-b, Pearson) to check a metric before trusting it.
@@ -72,7 +74,7 @@ def meta_eval(
 
     with cli_errors():
         result = run_meta_eval(file, human=human.split(","), metrics=metrics or ",".join(DEFAULT_METRICS), level=level.value,
-                               aggregate=aggregate.value)
+                               aggregate=aggregate.value, progress=not quiet and not as_json and sys.stderr.isatty())
     if as_json:
         print_json(result.to_json())
     else:

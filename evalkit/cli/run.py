@@ -109,7 +109,7 @@ def run(
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard I of N (I/N, numbered 0..N-1; balanced by article length) — merge the shards with evalkit merge.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call every backend and compute every score; do not read or write the prediction or score cache.")] = False,
     max_errors: Annotated[Optional[int], typer.Option("--max-errors", help="Abort once this many rows have failed.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (backends, scoring, reports).")] = False,
     seed: SeedOpt = None,
     field: FieldOpt = None,
     executor: Annotated[Optional[str], typer.Option("--executor", help="Where backends and metrics run: local (this process; default, or \\[run] executor) or ray (a Ray cluster; needs the \\[ray] extra).")] = None,
@@ -155,6 +155,7 @@ def score(
     out_dir: OutOpt = None,
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (which metric is being scored, which report written).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score predictions produced elsewhere into a run directory, same as `run`; or re-score a run.
@@ -169,14 +170,15 @@ def score(
         from evalkit.config import load_config
         from evalkit.errors import UsageError
 
+        progress = not quiet and not as_json and sys.stderr.isatty()
         if run_dir is not None:
             if gold or predictions or out_dir or overwrite:
                 raise UsageError("--run re-scores a run in place: drop --gold/--predictions/--out/--overwrite")
-            run_ = rescore_run(run_dir, metrics, config=load_config(config))
+            run_ = rescore_run(run_dir, metrics, config=load_config(config), progress=progress)
         else:
             if not gold or not predictions:
                 raise UsageError("give --gold and --predictions (or --run DIR to re-score a run)")
             cfg = load_config(config)
             run_ = score_predictions(gold, predictions, metrics, out=out_dir or _new_run_dir(cfg), seed=seed, config=cfg,
-                                     overwrite=overwrite, argv=sys.argv[1:])
+                                     overwrite=overwrite, argv=sys.argv[1:], progress=progress)
         _render(run_, as_json)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
     from evalkit.score_cache import ScoreCache
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 __all__ = ["EXECUTORS", "Executor", "Finish", "open_executor"]
 
@@ -62,7 +62,8 @@ class Executor:
         raise NotImplementedError
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", cache: Optional[ScoreCache] = None) -> ScoringResult:
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
         raise NotImplementedError
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
     from evalkit.score_cache import ScoreCache
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 
 class LocalExecutor(Executor):
@@ -50,10 +50,11 @@ class LocalExecutor(Executor):
                 finish(item, result, error, time.perf_counter() - t0)
 
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", cache: Optional[ScoreCache] = None) -> ScoringResult:
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
         from evalkit.scoring import score_predictions
 
-        return score_predictions(gold, predictions, scorers, source=source, cache=cache)
+        return score_predictions(gold, predictions, scorers, source=source, cache=cache, on_metric=on_metric)
 
 
 def run_batches(backend: Any, items: Sequence[GoldItem], finish: Finish) -> None:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
     from evalkit.records import GoldItem, GoldSet, Prediction
     from evalkit.score_cache import ScoreCache
-    from evalkit.scoring import Scorer, ScoringResult
+    from evalkit.scoring import OnMetric, Scorer, ScoringResult
 
 #: a task (or actor call) whose worker dies is run again this many times before its rows fail
 MAX_RETRIES = 3
@@ -175,9 +175,10 @@ class RayExecutor(Executor):
 
     # --- scoring --------------------------------------------------------------------------
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
-                          source: str = "predictions", cache: Optional[ScoreCache] = None) -> ScoringResult:
-        """Every score computed on the cluster (``cache`` is not read: a cached result would
-        have to be matched on the driver, pair by pair, before the work is cut into batches)."""
+                          source: str = "predictions", cache: Optional[ScoreCache] = None, *,
+                          on_metric: Optional[OnMetric] = None) -> ScoringResult:
+        """Scores on the cluster (``on_metric``: told once, all metric families at a time, since they
+        run at once). ``cache`` is not read: every score is computed on the cluster."""
         import ray
 
         from evalkit.scoring import make_pairs, score_pairs
@@ -185,6 +186,8 @@ class RayExecutor(Executor):
         pairs = make_pairs(gold, predictions, source=source)
         if not pairs or not scorers:
             return score_pairs(pairs, scorers)
+        if on_metric is not None:
+            on_metric(", ".join(s.metric.family for s in scorers) + " on the cluster", 0, 1)
         cpus, gpus = self.resources()
         local = [s for s in scorers if is_item_local(s)]
         whole = [s for s in scorers if not is_item_local(s)]

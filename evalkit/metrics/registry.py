@@ -56,7 +56,8 @@ def build_metric(family: str, options: Mapping[str, Any] | None = None) -> Metri
         config = cls.Config(**dict(options or {}))
     except ValidationError as e:
         known = ", ".join(cls.Config.model_fields) or "(none)"
-        raise UsageError(f"bad options for metric {family!r}: {format_validation_error(e)} (known options: {known})") from None
+        raise UsageError(f"bad options for metric {family!r}: {format_validation_error(e, list(cls.Config.model_fields))} "
+                         f"(known options: {known})") from None
     metric = cls(config)
     metric.family = family
     return metric

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # pandas comes with the run; report.textsafe must stay importable by `evalkit --help`
+    from evalkit.compare import Comparison
+    from evalkit.diff import RunDiff
     from evalkit.gate import GateReport
     from evalkit.run import Run
 
@@ -27,8 +29,34 @@ def write_gate_files(report: GateReport, *, junit: Optional[Path] = None, markdo
     return written + write_gate_markdown(report, Path(markdown) if markdown is not None else None)
 
 
+def write_diff_files(base: Run, new: Run, comparison: Comparison, *, html: Optional[Path] = None,
+                     markdown: Optional[Path] = None, progress: bool = False) -> tuple[RunDiff, list[Path]]:
+    """``evalkit compare BASE NEW --html diff.html --markdown diff.md``: what changed item by item
+    (evalkit/diff.py) written as the HTML diff report and/or the Markdown for a PR comment."""
+    from evalkit.diff import diff_runs
+    from evalkit.fsutil import write_text_atomic
+    from evalkit.progress import Steps
+    from evalkit.report.diff_html import render_diff_html
+    from evalkit.report.diff_markdown import render_diff_markdown
+
+    written: list[Path] = []
+    with Steps("diff report", enabled=progress, total=1 + (html is not None) + (markdown is not None)) as steps:
+        with steps.step("pairing the items of the two runs"):
+            diff = diff_runs(base, new, comparison)
+        for path, render in ((html, render_diff_html), (markdown, None)):
+            if path is None:
+                continue
+            with steps.step(Path(path).name):
+                text = (render_diff_html(diff) if render is not None
+                        else render_diff_markdown(diff, html_hint=str(html) if html is not None else None))
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(Path(path), text)
+                written.append(Path(path))
+    return diff, written
+
+
 def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Path] = None,
-                 min_items: Optional[int] = None) -> tuple[list[Path], Optional[str]]:
+                 min_items: Optional[int] = None, progress: bool = False) -> tuple[list[Path], Optional[str]]:
     """``evalkit report``: store the run's comparisons.json when it is missing, stale or asked for
     with another ``min_items`` (a note says which), then re-render report.md and report.html
     (default: into the run directory)."""
@@ -42,6 +70,11 @@ def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Pa
     fresh = run.with_comparisons(comparisons)
     written = [comparisons_path(rundir)] if note else []
     md, page = Path(markdown) if markdown else rundir.report_md, Path(html) if html else rundir.report_html
-    fresh.to_markdown(md)
-    fresh.to_html(page)
+    from evalkit.progress import Steps
+
+    with Steps("rendering", enabled=progress, total=2) as steps:
+        with steps.step(md.name):
+            fresh.to_markdown(md)
+        with steps.step(page.name):
+            fresh.to_html(page)
     return [*written, md, page], note

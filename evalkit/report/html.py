@@ -20,15 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from evalkit.compare import headline_metrics
+from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
-from evalkit.records import Direction, Prediction, RunComparisons, RunSummary, recorded_direction
+from evalkit.records import Direction, Prediction, RunSummary, recorded_direction
 from evalkit.report import charts
 from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite, quote_anchor
+from evalkit.report.markdown import split_notes
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import error_text, fmt_num, fmt_p
+from evalkit.subset import describe
+from evalkit.usage import fmt_cost, fmt_latency, fmt_tokens, has_usage
 
 if TYPE_CHECKING:
     from evalkit.run import Run
@@ -45,8 +49,14 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = lambda v, digits=3: fmt_num(v, digits=digits) if is_finite(v) else "n/a"
     env.filters["pval"] = fmt_p
     env.filters["pretty"] = lambda v: json.dumps(v, indent=1, ensure_ascii=False, sort_keys=True, default=str)
+    env.filters["breakable"] = breakable
     env.globals["quote_anchor"] = quote_anchor
     return env
+
+
+def breakable(name: object) -> Markup:
+    """A metric name that may wrap after its underscores (``quote_<wbr>fidelity``), escaped."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
 
 
 def script_json(data: Any) -> Markup:
@@ -67,6 +77,7 @@ def render_run_html(run: Run) -> str:
     manifest, summary, comparisons = run.manifest, run.summary, run.comparisons
     scores, predictions, details = run.scores, run.predictions, run.details
     gold_items, notes = run.gold_items(), run.gold_notes + run.notes
+    warnings, info = split_notes(run.summary)
     systems = list(summary.systems) or list(dict.fromkeys(p.system for p in predictions))
     specs = summary.metrics or manifest.metrics
     present = list(dict.fromkeys(scores["metric"]))
@@ -95,8 +106,9 @@ def render_run_html(run: Run) -> str:
     context = {
         "manifest": manifest, "summary": summary, "systems": systems, "headline": headline, "ranked": ranked,
         "all_metrics": [m for m in present if any(m in s.metrics for s in summary.systems.values())],
-        "directions": directions, "items": items, "notes": notes + list(summary.notes),
-        "leaderboard": leaderboard(summary, systems, comparisons),
+        "directions": directions, "items": items, "notes": notes + warnings, "info_notes": info,
+        "subset": describe(manifest.selection),
+        "leaderboard": leaderboard(summary, systems, comparisons), "usage": usage_rows(summary, systems),
         "errors": error_lists(predictions, systems),
         "means_charts": [means_chart(summary, systems, m) for m in headline],
         "dist_charts": [distribution_chart(items, systems, m) for m in headline],
@@ -129,6 +141,24 @@ def leaderboard(summary: RunSummary, systems: Sequence[str], comparisons: RunCom
         rows.append({"system": s, "stats": ss.metrics if ss else {}, "n_items": ss.items if ss else 0,
                      "ok": ss.ok if ss else 0, "failed": ss.failed if ss else 0, "cached": ss.cached if ss else 0})
     return {"rows": rows, "standing": standing, "few": few}
+
+
+def usage_rows(summary: RunSummary, systems: Sequence[str]) -> list[dict[str, Any]]:
+    """Per system the usage cells (tokens, latency p50/p95, cost) as shown; empty without usage."""
+    if not has_usage(summary):
+        return []
+    rows = []
+    for s in systems:
+        ss = summary.systems.get(s)
+        u = ss.usage if ss else None
+        rows.append({"system": s, "prompt": fmt_tokens(u.prompt_tokens if u else None),
+                     "completion": fmt_tokens(u.completion_tokens if u else None),
+                     "p50": fmt_latency(u.latency_p50 if u else None), "p95": fmt_latency(u.latency_p95 if u else None),
+                     "cost": fmt_cost(u), "models": ", ".join(u.models) if u else "",
+                     "values": {"prompt": u.prompt_tokens if u else None, "completion": u.completion_tokens if u else None,
+                                "p50": u.latency_p50 if u else None, "p95": u.latency_p95 if u else None,
+                                "cost": u.cost_usd if u else None}})
+    return rows
 
 
 def error_lists(predictions: Sequence[Prediction], systems: Sequence[str]) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:

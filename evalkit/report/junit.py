@@ -25,7 +25,8 @@ def gate_junit(report: GateReport) -> ET.ElementTree:
     suite = ET.SubElement(root, "testsuite", {"name": xml_safe(f"evalkit gate {report.run_id}"), **attrs})
     props = ET.SubElement(suite, "properties")
     for name, value in (("run_id", report.run_id), ("gold", report.gold.name), ("gold_hash", report.gold.hash),
-                        ("baseline", report.baseline or ""), ("correction", report.correction or "")):
+                        ("baseline", report.baseline or ""), ("correction", report.correction or ""),
+                        ("scope", report.scope or "")):
         ET.SubElement(props, "property", {"name": name, "value": xml_safe(value)})
     for ch in report.checks:
         case = ET.SubElement(suite, "testcase", {"classname": xml_safe(f"evalkit.gate.{ch.system}"),

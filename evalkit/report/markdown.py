@@ -15,13 +15,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from evalkit.comparison_records import MetricComparisons, RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
 from evalkit.fsutil import write_text_atomic
-from evalkit.records import MetricComparisons, RunComparisons, RunSummary, recorded_direction
+from evalkit.records import RunSummary, recorded_direction
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import fmt_num, fmt_p
+from evalkit.subset import describe
+from evalkit.usage import USAGE_METRICS, fmt_cost, fmt_latency, fmt_tokens, fmt_usage, has_usage
 
 if TYPE_CHECKING:
+    from evalkit.diff import ScoreRegression
     from evalkit.gate import GateReport
     from evalkit.run import Run
 
@@ -52,7 +56,9 @@ def render_run(run: Run) -> str:
     metrics = _headline(summary)
 
     lines = [f"# evalkit run `{esc(summary.run_id)}`", ""]
-    lines.append(f"Gold set **{esc(summary.gold.name)}** ({summary.gold.items} items, `{summary.gold.hash[:19]}…`) · "
+    part = describe(manifest.selection)
+    lines.append(f"Gold set **{esc(summary.gold.name)}** ({summary.gold.items} items, `{summary.gold.hash[:19]}…`"
+                 + (f"; {esc(part)}" if part else "") + ") · "
                  f"created {esc(manifest.created)} · evalkit {esc(manifest.evalkit_version)}"
                  + (f" · commit `{manifest.git_commit[:10]}`" if manifest.git_commit else ""))
     lines += ["", "## Leaderboard", ""]
@@ -75,6 +81,7 @@ def render_run(run: Run) -> str:
                      f"{comparisons.min_items} items is marked \"too few items to compare\", never compared. "
                      "Descriptive columns are never ranked.")
     lines += _failures(summary)
+    lines += _usage(summary)
     unknown = [f"{esc(m)}: {esc(why)}" for m, why in comparisons.not_compared.items() if why == NOT_RECORDED]
     if unknown and len(systems) > 1:
         lines += ["", "Not compared: " + "; ".join(unknown) + "."]
@@ -89,10 +96,40 @@ def render_run(run: Run) -> str:
             n_pairs = len(systems) * (len(systems) - 1) // 2
             how = f"`evalkit compare {esc(run.path)}`" if run.path is not None else "`run.compare()`"
             lines.append(f"All {n_pairs} system pairs are in `comparisons.json`; see them with {how}.")
-    notes = list(summary.notes) + run.notes
+    warnings, notes = split_notes(summary)
+    notes += run.notes
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- {esc(n)}" for n in warnings]
     if notes:
         lines += ["", "## Notes", ""] + [f"- {esc(n)}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def split_notes(summary: RunSummary) -> tuple[list[str], list[str]]:
+    """The summary's notes as (warnings a reader must not miss, informational notes); a summary
+    that does not record which are warnings (older runs) has them all as warnings."""
+    if summary.warnings is None:
+        return list(summary.notes), []
+    flagged = set(summary.warnings)
+    return [n for n in summary.notes if n in flagged], [n for n in summary.notes if n not in flagged]
+
+
+def _usage(summary: RunSummary) -> list[str]:
+    if not has_usage(summary):
+        return []
+    rows = []
+    for s, ss in summary.systems.items():
+        u = ss.usage
+        rows.append([esc(s), fmt_tokens(u.prompt_tokens if u else None), fmt_tokens(u.completion_tokens if u else None),
+                     fmt_latency(u.latency_p50 if u else None), fmt_latency(u.latency_p95 if u else None),
+                     esc(fmt_cost(u))])
+    lines = ["", "### Usage", ""]
+    lines += _table(["system", "tokens in", "tokens out", "latency p50", "latency p95", "cost"], rows, "lrrrrr")
+    lines += ["", "Tokens as the server or the model's tokenizer counted them (—: the backend reports none); latency "
+                  "over the rows that returned a summary; cost from `[prices]` (US dollars per million tokens)"
+              + (": " + ", ".join(f"{esc(m)} ${p.input:g} in / ${p.output:g} out" for m, p in summary.prices.items())
+                 if summary.prices else "") + "."]
+    return lines
 
 
 def _headline(summary: RunSummary) -> list[str]:
@@ -162,6 +199,8 @@ def render_gate(report: GateReport) -> str:
     if report.baseline:
         meta += f" · baseline `{esc(report.baseline)}` (run `{esc(report.baseline_run_id)}`)"
     lines += [meta, ""]
+    if report.scope:
+        lines += [f"**Part of the gold set:** {esc(report.scope)}.", ""]
     if report.failed:
         lines += ["### Failed checks", ""]
         lines += [f"- **rule {f.rule}: {esc(f.label)}** — {esc(f.message)}" for f in report.failed]
@@ -174,10 +213,12 @@ def render_gate(report: GateReport) -> str:
                    f"{fmt_num(ch.delta_ci_high, signed=True)}]")
         if (not paired and ch.ci_low is None) or (paired and ch.delta is None):
             ci = ""
-        observed = f"{ch.observed:g}" if ch.metric == "errors" and ch.observed is not None else fmt_num(ch.observed)
+        observed = (f"{ch.observed:g}" if ch.metric == "errors" and ch.observed is not None
+                    else fmt_usage(ch.metric, ch.observed) if ch.metric in USAGE_METRICS else fmt_num(ch.observed))
         rows.append([_STATUS[ch.status], f"{ch.rule}: {esc(ch.label)}", esc(ch.system), observed,
                      fmt_num(ch.baseline) if ch.baseline is not None else "", ci,
                      f"{fmt_p(ch.p_value)} / {fmt_p(ch.p_adjusted)}" if ch.significance else ""])
+    lines += render_regressions(report.regressions, baseline_run=report.baseline_run_id)
     lines += ["### All checks", ""]
     lines += _table(["verdict", "rule", "system", "observed", "baseline / ref.", "CI", "p / Holm"], rows, "lllrrrr")
     lines.append("")
@@ -186,6 +227,12 @@ def render_gate(report: GateReport) -> str:
     lines.append(f"{c['pass']} passed, {c['fail']} failed, {c['n/a']} not applicable.")
     lines += [f"Note: {esc(n)}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def render_regressions(regressions: Sequence[ScoreRegression], *, baseline_run: Optional[str]) -> list[str]:
+    from evalkit.report.diff_markdown import render_regressions as render
+
+    return render(regressions, baseline_run=baseline_run)
 
 
 def write_gate_markdown(report: GateReport, path: Optional[Path] = None) -> list[Path]:
