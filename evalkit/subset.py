@@ -27,10 +27,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+from collections.abc import Sequence
 from typing import Literal, Optional
 
 from evalkit.errors import UsageError
-from evalkit.records import GoldRef, GoldSelection, GoldSet
+from evalkit.records import GoldRef, GoldSelection, GoldSet, MergedShard
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -126,6 +127,14 @@ def describe(selection: Optional[GoldSelection]) -> Optional[str]:
     how = {"limit": "the first items", "sample": f"seeded sample, seed {selection.seed}",
            "shard": f"shard {selection.shard_index}/{selection.shard_count}"}[selection.method]
     return f"{len(selection.item_ids)} of {selection.full_items} items ({how})"
+
+
+def describe_merge(merged_from: Optional[Sequence[MergedShard]]) -> Optional[str]:
+    """One line for reports: "merged from 3 shards (0/3, 1/3, 2/3) by evalkit merge"; None for a run made whole."""
+    if not merged_from:
+        return None
+    labels = [f"{s.shard_index}/{s.shard_count}" if s.shard_index is not None else s.run_id for s in merged_from]
+    return f"merged from {len(merged_from)} shard{'s' if len(merged_from) != 1 else ''} ({', '.join(labels)}) by evalkit merge"
 
 
 def full_hash(gold: GoldRef, selection: Optional[GoldSelection]) -> str:

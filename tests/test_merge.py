@@ -56,8 +56,8 @@ def runs(tmp_path_factory) -> Path:
 
 def test_three_shards_merge_into_the_one_piece_run_byte_for_byte(runs, tmp_path):
     merged = tmp_path / "merged" / "run"
-    code, output = evalkit("merge", runs / "s2", runs / "s0", runs / "s1", "--out", merged)  # any order
-    assert code == 0, output
+    code, merge_output = evalkit("merge", runs / "s2", runs / "s0", runs / "s1", "--out", merged)  # any order
+    assert code == 0, merge_output
     one = runs / "one" / "run"
     assert differing(one, merged) == []
     manifest = json.loads((merged / "manifest.json").read_text())
@@ -81,6 +81,12 @@ def test_three_shards_merge_into_the_one_piece_run_byte_for_byte(runs, tmp_path)
     assert gates[0] == gates[1] and gates[0][0] == 0, gates[0][1]
     code, output = evalkit("report", merged, "--html", tmp_path / "r.html")
     assert code == 0 and (tmp_path / "r.html").stat().st_size > 10_000, output
+
+    # the reports say where the run came from; the one-piece run's do not
+    said = "merged from 3 shards (0/3, 1/3, 2/3) by evalkit merge"
+    assert said in (tmp_path / "r.html").read_text() and said in (merged / "report.md").read_text()
+    assert "merged from" not in (one / "report.md").read_text()
+    assert said in " ".join(merge_output.split()), merge_output  # under the leaderboard merge prints
 
 
 @pytest.mark.parametrize("shards, message", [

@@ -31,7 +31,7 @@ from evalkit.report.drilldown import ItemView, anchor_for, build_item, is_finite
 from evalkit.report.markdown import split_notes
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import error_text, fmt_num, fmt_p
-from evalkit.subset import describe
+from evalkit.subset import describe, describe_merge
 from evalkit.usage import fmt_cost, fmt_latency, fmt_tokens, has_usage
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def render_run_html(run: Run) -> str:
         "manifest": manifest, "summary": summary, "systems": systems, "headline": headline, "ranked": ranked,
         "all_metrics": [m for m in present if any(m in s.metrics for s in summary.systems.values())],
         "directions": directions, "items": items, "notes": notes + warnings, "info_notes": info,
-        "subset": describe(manifest.selection),
+        "subset": describe(manifest.selection), "merged": describe_merge(manifest.merged_from),
         "leaderboard": leaderboard(summary, systems, comparisons), "usage": usage_rows(summary, systems),
         "errors": error_lists(predictions, systems),
         "means_charts": [means_chart(summary, systems, m) for m in headline],

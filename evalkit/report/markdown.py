@@ -21,7 +21,7 @@ from evalkit.fsutil import write_text_atomic
 from evalkit.records import RunSummary, recorded_direction
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import fmt_num, fmt_p
-from evalkit.subset import describe
+from evalkit.subset import describe, describe_merge
 from evalkit.usage import USAGE_METRICS, fmt_cost, fmt_latency, fmt_tokens, fmt_usage, has_usage
 
 if TYPE_CHECKING:
@@ -61,6 +61,9 @@ def render_run(run: Run) -> str:
                  + (f"; {esc(part)}" if part else "") + ") · "
                  f"created {esc(manifest.created)} · evalkit {esc(manifest.evalkit_version)}"
                  + (f" · commit `{manifest.git_commit[:10]}`" if manifest.git_commit else ""))
+    merged = describe_merge(manifest.merged_from)
+    if merged:
+        lines += ["", f"This run was {esc(merged)}."]
     lines += ["", "## Leaderboard", ""]
     header = ["system"] + [esc(m) + (" (descriptive)" if recorded_direction(m, summary.metrics) == "none" else "")
                            for m in metrics] + ["ok", "failed"]

@@ -21,7 +21,7 @@ from evalkit.comparison_records import RunComparisons
 from evalkit.comparisons import NOT_RECORDED, too_few_n, too_few_text
 from evalkit.records import MetricStat, RunSummary, recorded_direction
 from evalkit.report.textsafe import rich_safe, visible_controls
-from evalkit.subset import describe
+from evalkit.subset import describe, describe_merge
 from evalkit.usage import fmt_cost, fmt_latency, fmt_tokens, has_usage
 
 if TYPE_CHECKING:
@@ -211,6 +211,9 @@ def leaderboard_view(run: Run, title: Optional[str] = None) -> Group:
     part = describe(run.manifest.selection)
     if part:
         notes.insert(0, f"this run holds {part}")
+    merged = describe_merge(run.manifest.merged_from)
+    if merged:
+        notes.insert(0, f"this run was {merged}")
     usage = usage_table(run.summary)
     return Group(leaderboard_table(run.summary, comparisons, title), *(Text(visible_controls(n)) for n in notes),
                  *([usage] if usage is not None else []))
