@@ -5,7 +5,7 @@ cache; statistics, comparisons and reports redone). Each round starts from an em
 directory; ``--repeat`` rounds, median and min-max.
 
 Also in one process (imports paid once, as a library user or a long-lived service would
-see it): ``run_evaluation`` cold then warm.
+see it): ``evalkit.evaluate`` cold then warm.
 
 Goal: warm <= 5% of cold.
 
@@ -15,7 +15,6 @@ Goal: warm <= 5% of cold.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -29,16 +28,15 @@ from _timing import load, run_cli
 
 
 def in_process(root: Path, gold: str | None, systems: list[str], repeat: int) -> tuple[list[float], list[float]]:
-    from evalkit.pipeline import RunOptions, run_evaluation
+    import evalkit
 
     cold, warm = [], []
     for r in range(repeat + 1):
         cache = root / f"inproc-cache-{r}"
-        os.environ["EVALKIT_CACHE_DIR"] = str(cache)
         times = []
         for kind in ("cold", "warm"):
             t = time.perf_counter()
-            run_evaluation(RunOptions(gold=gold, systems=systems, out=root / f"inproc-{r}-{kind}", progress=False))
+            evalkit.evaluate(gold, systems, out=root / f"inproc-{r}-{kind}", cache=cache)
             times.append(time.perf_counter() - t)
         if r:  # the first round pays the imports: untimed
             cold.append(times[0])
