@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 #: progress hook: ``on_metric(family, i, n)`` is called before the i-th (0-based) of n metric families is scored
 OnMetric = Callable[[str, int, int], None]
+#: computes a metric's per-pair results for the pairs the score cache did not have:
+#: ``compute(metric, pairs, context)``; by default on this machine (``compute_pairs``: a process
+#: pool when it pays), on a cluster for the Ray executor (evalkit/executors/ray_executor.py)
+ComputeFn = Callable[[Metric, Sequence[Pair], ScoringContext], list[ItemScore]]
 
 
 @dataclass
@@ -84,9 +88,10 @@ def make_pairs(gold: GoldSet, predictions: Sequence[Prediction], *, source: str 
 
 
 def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContext,
-                   cache: Optional[ScoreCache] = None) -> list[ItemScore]:
-    """One metric's result for every pair: cached ones read, the others computed, then the
-    metric's run-level messages from them all (a warm run says what a cold one said)."""
+                   cache: Optional[ScoreCache] = None, compute: Optional[ComputeFn] = None) -> list[ItemScore]:
+    """One metric's result for every pair: cached ones read, the others computed (``compute``,
+    see ``ComputeFn``), then the metric's run-level messages from them all, here (a warm run
+    says what a cold one said; a run computed in parts says what a run in one piece says)."""
     if not pairs:
         return []
     if not metric.splits_work():  # a plug-in that only overrides score(): computed whole
@@ -94,15 +99,16 @@ def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContex
     from evalkit.metrics.parallel import compute_pairs
     from evalkit.score_cache import cached_compute
 
+    fn: ComputeFn = compute or compute_pairs
     results = cached_compute(metric, pairs, context.texts, cache if metric.cacheable() else None,
-                             lambda todo: compute_pairs(metric, todo, context))
+                             lambda todo: fn(metric, todo, context))
     metric.report(pairs, results, context)
     return results
 
 
 def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
                 context: ScoringContext | None = None, *, cache: Optional[ScoreCache] = None,
-                on_metric: Optional[OnMetric] = None) -> ScoringResult:
+                on_metric: Optional[OnMetric] = None, compute: Optional[ComputeFn] = None) -> ScoringResult:
     context = context or ScoringContext()
     systems: list[str] = []
     gold_ids: list[str] = []
@@ -113,7 +119,7 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
         for i, scorer in enumerate(scorers):
             if on_metric is not None:
                 on_metric(scorer.metric.family, i, len(scorers))
-            results = metric_results(scorer.metric, pairs, context, cache)
+            results = metric_results(scorer.metric, pairs, context, cache, compute)
             if len(results) != len(pairs):
                 raise RuntimeError(f"metric {scorer.metric.family!r} returned {len(results)} results for {len(pairs)} pairs")
             outputs = scorer.outputs

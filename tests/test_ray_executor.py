@@ -95,6 +95,67 @@ def test_a_ray_run_equals_the_local_run_byte_for_byte(cluster, work, tiny_models
     assert len(journal(work / "ray" / "run")) == 3 * 12
 
 
+def test_a_ray_run_reads_and_fills_the_score_cache_on_the_driver(cluster, work, monkeypatch):
+    """The driver reads the score cache as a local run does and sends only what it lacks to the
+    cluster: a warm Ray run computes nothing there and says what the cold one said."""
+    gold = write_gold(work / "gold.jsonl", 9, foreign=True)
+    bert = build_tiny_bert(work / "bert")
+    args = ["run", "--gold", gold, "-s", "lead", "-s", "textrank", "--quiet",
+            "--metrics", f"rouge,quotes,numbers,bertscore:model={bert},keypoints:model={bert}"]
+    code, output = evalkit(*args, "--out", work / "local" / "run", "--no-cache")
+    assert code == 0, output
+    monkeypatch.setattr(ray_executor, "MIN_SCORING_BATCH", 5)  # several tasks per metric
+
+    def scores_table() -> tuple[int, int]:
+        code, output = evalkit("cache", "stats", "--json")
+        assert code == 0, output
+        table = json.loads(output)["scores"]
+        return table["entries"], table["hits"]
+
+    code, output = evalkit(*args, "--out", work / "cold" / "run", "--executor", "ray")
+    assert code == 0, output
+    entries, hits = scores_table()
+    # every (metric, pair) computed on the cluster and stored here, once per distinct content
+    # (lead and textrank write the same summary for some items)
+    assert 5 * 12 < entries <= 5 * 2 * 12 and hits == 0
+
+    sent: list[str] = []
+    real = ray_executor.RayExecutor._cluster_compute
+
+    def counting(self, scorers):  # what the driver hands to the cluster
+        class Counted:
+            def __enter__(inner):
+                inner.cm = real(self, scorers)
+                compute = inner.cm.__enter__()
+
+                def counted(metric, todo, context):
+                    sent.extend(f"{metric.family}:{p.system}:{p.gold_id}" for p in todo)
+                    return compute(metric, todo, context)
+                return counted
+
+            def __exit__(inner, *exc):
+                return inner.cm.__exit__(*exc)
+        return Counted()
+
+    monkeypatch.setattr(ray_executor.RayExecutor, "_cluster_compute", counting)
+    code, output = evalkit(*args, "--out", work / "warm" / "run", "--executor", "ray")
+    assert code == 0, output
+    assert sent == []  # nothing computed anywhere
+    assert scores_table() == (entries, entries)  # every stored result read, nothing added
+    assert differing(work / "local" / "run", work / "cold" / "run") == []
+    assert differing(work / "local" / "run", work / "warm" / "run", ("scores.csv", "details.jsonl")) == []
+
+    def summary(run: str) -> dict:  # but for the rows the prediction cache answered, and the measured latencies
+        data = json.loads((work / run / "run" / "summary.json").read_text())
+        for system in data["systems"].values():
+            del system["cached"], system["usage"]["latency_p50"], system["usage"]["latency_p95"]
+        return data
+
+    assert summary("warm") == summary("cold") == summary("local")
+    notes = json.loads((work / "warm" / "run" / "summary.json").read_text())["notes"]
+    assert any(n.startswith("rouge: the default tokenizer dropped") for n in notes)  # made from the cached flags
+
+
 def test_a_killed_worker_loses_nothing_and_duplicates_nothing(cluster, work):
     args = slow_run(work, 0.8)
     (work / "calls.log").unlink()

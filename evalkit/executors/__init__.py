@@ -11,8 +11,8 @@ An executor does two things for the runner and the scoring stage, and nothing el
 * ``score_predictions(gold, predictions, scorers, source, cache)`` returns the
   :class:`~evalkit.scoring.ScoringResult` the scoring stage writes; it must equal, byte for
   byte once written, what :func:`evalkit.scoring.score_predictions` returns on this machine.
-  ``cache`` is the score cache (evalkit/score_cache.py): the local executor reads and fills
-  it; the Ray executor computes every score on the cluster and leaves it alone.
+  ``cache`` is the score cache (evalkit/score_cache.py), read and filled on the driver by
+  both executors: only what it lacks is computed (here, or on the cluster).
 
 Executors are context managers: ``__enter__`` connects (Ray: starts or joins a cluster),
 ``__exit__`` disconnects. :func:`open_executor` builds the one a run asked for, checking the

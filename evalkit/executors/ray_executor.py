@@ -25,30 +25,33 @@ used up (its worker kept dying) becomes failed rows naming the cause (``--resume
 --retry-failed`` redoes them); an ``EvalkitError`` on a worker (a node whose files differ
 from the driver's) stops the run with its message.
 
-Scoring (``score_predictions``): item-local metric families run as tasks over batches of
-pairs; model-based ones (bertscore, keypoints) run in one actor over all pairs, loading the
-encoder once, with a GPU when the cluster has one. The parts are assembled as
-evalkit/scoring_split.py explains, so scores.csv and summary.json are byte-identical to a
-local run's on the same kind of hardware.
+Scoring (``score_predictions``): the driver reads and fills the score cache as a local run
+does; what it lacks is computed on the cluster: item-local metrics (rouge, quotes, numbers,
+extractiveness) as tasks over batches of pairs, model-based ones (bertscore, keypoints) in
+one actor that loads the encoder once, with a GPU when the cluster has one. Each metric's
+run-level notes and warnings are made on the driver from every pair's results, so
+scores.csv and summary.json are byte-identical to a local run's on the same kind of hardware.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Optional
 
 from evalkit.errors import BackendError, EvalkitError, UsageError
 from evalkit.executors import Executor, Finish
-from evalkit.executors.ray_work import ModelScorer, RowActor, RowResult, score_batch, summarize_items
+from evalkit.executors.ray_work import ModelScorer, RowActor, RowResult, compute_batch, score_batch, summarize_items
 from evalkit.scoring_split import assemble, batches, combine, is_item_local, says_something
 
 if TYPE_CHECKING:
     from evalkit.identity import BuiltSystem
+    from evalkit.metrics import ItemScore, Metric, Pair, ScoringContext
     from evalkit.records import GoldItem, GoldSet, Prediction
     from evalkit.score_cache import ScoreCache
-    from evalkit.scoring import OnMetric, Scorer, ScoringResult
+    from evalkit.scoring import ComputeFn, OnMetric, Scorer, ScoringResult
 
 #: a task (or actor call) whose worker dies is run again this many times before its rows fail
 MAX_RETRIES = 3
@@ -83,6 +86,7 @@ class RayExecutor(Executor):
         self._remote = {
             "summarize": ray.remote(summarize_items).options(max_retries=MAX_RETRIES, retry_exceptions=False),
             "score": ray.remote(score_batch).options(max_retries=MAX_RETRIES, retry_exceptions=False),
+            "compute": ray.remote(compute_batch).options(max_retries=MAX_RETRIES, retry_exceptions=False),
             "RowActor": ray.remote(RowActor),
             "ModelScorer": ray.remote(ModelScorer),
         }
@@ -177,15 +181,63 @@ class RayExecutor(Executor):
     def score_predictions(self, gold: GoldSet, predictions: Sequence[Prediction], scorers: Sequence[Scorer],
                           source: str = "predictions", cache: Optional[ScoreCache] = None, *,
                           on_metric: Optional[OnMetric] = None) -> ScoringResult:
-        """Scores on the cluster (``on_metric``: told once, all metric families at a time, since they
-        run at once). ``cache`` is not read: every score is computed on the cluster."""
-        import ray
+        """Scores on the cluster.
 
+        Metrics that split their work (every built-in: ``Metric.compute`` per pair, then
+        ``report``) take the local path, ``scoring.score_pairs``, with only the computing sent
+        to the cluster: the score cache is read and filled on the driver, the pairs it lacks
+        are computed by item-local metrics in batches of tasks and by model metrics in one
+        actor that loads the encoder once (on a GPU when the cluster has one), and each
+        metric's run-level messages are made on the driver from every pair's results. A run
+        with a plug-in metric that only overrides ``score`` is scored as whole families on the
+        cluster instead (``_score_families``; its results are not cached)."""
         from evalkit.scoring import make_pairs, score_pairs
 
         pairs = make_pairs(gold, predictions, source=source)
         if not pairs or not scorers:
             return score_pairs(pairs, scorers)
+        if all(s.metric.splits_work() for s in scorers):
+            with self._cluster_compute(scorers) as compute:
+                return score_pairs(pairs, scorers, cache=cache, on_metric=on_metric, compute=compute)
+        return self._score_families(pairs, scorers, on_metric)
+
+    @contextmanager
+    def _cluster_compute(self, scorers: Sequence[Scorer]) -> Iterator[ComputeFn]:
+        """A ``ComputeFn`` that computes on the cluster (see ``score_predictions``); the model
+        actor, started at the first model metric's work, is stopped on exit."""
+        import ray
+
+        cpus, gpus = self.resources()
+        wants_gpu = gpus > 0 and any(not is_item_local(s) and getattr(s.metric.config, "device", "auto") != "cpu"
+                                     for s in scorers)
+        actor: Any = None
+
+        def compute(metric: Metric, todo: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+            nonlocal actor
+            if not todo:
+                return []
+            if getattr(type(metric), "item_local", False):
+                size = max(MIN_SCORING_BATCH, -(-len(todo) // (2 * cpus)))
+                refs = [self._remote["compute"].remote(metric, list(todo[a:b])) for a, b in batches(len(todo), size)]
+                return [r for part in _get(refs) for r in part]
+            if actor is None:
+                actor = self._remote["ModelScorer"].options(max_restarts=1, max_task_retries=1,
+                                                            **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
+            result: list[ItemScore] = _get([actor.compute.remote(metric, list(todo))])[0]
+            return result
+
+        try:
+            yield compute
+        finally:
+            if actor is not None:
+                ray.kill(actor)
+
+    def _score_families(self, pairs: Sequence[Pair], scorers: Sequence[Scorer],
+                        on_metric: Optional[OnMetric]) -> ScoringResult:
+        """Whole metric families on the cluster, assembled as evalkit/scoring_split.py explains
+        (``on_metric``: told once, all families at a time, since they run at once)."""
+        import ray
+
         if on_metric is not None:
             on_metric(", ".join(s.metric.family for s in scorers) + " on the cluster", 0, 1)
         cpus, gpus = self.resources()

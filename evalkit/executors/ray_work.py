@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from evalkit.errors import UsageError
 from evalkit.identity import BuiltSystem, build_systems, close_systems, identity_changes
-from evalkit.metrics import Pair, ScoringContext
+from evalkit.metrics import ItemScore, Metric, Pair, ScoringContext
 from evalkit.records import GoldItem, SystemSpec
 from evalkit.scoring import Scorer, ScoringResult
 
@@ -98,8 +98,22 @@ def score_batch(pairs: Sequence[Pair], scorers: Sequence[Scorer]) -> list[Scorin
     return score_families(pairs, scorers)
 
 
+def compute_batch(metric: Metric, pairs: Sequence[Pair]) -> list[ItemScore]:
+    """An item-local metric's per-pair results over one batch of pairs (``Metric.compute``)."""
+    _no_pool()
+    return metric.compute(pairs, ScoringContext())
+
+
 class ModelScorer:
     """The model-based metric families of a run, over all its pairs, in one context (one encoder)."""
+
+    def __init__(self) -> None:
+        self.context = ScoringContext()  # kept across calls: every model metric shares its encoder
+
+    def compute(self, metric: Metric, pairs: Sequence[Pair]) -> list[ItemScore]:
+        """A model metric's per-pair results (``Metric.compute``), in the actor's one context."""
+        _no_pool()
+        return metric.compute(pairs, self.context)
 
     def score(self, pairs: Sequence[Pair], scorers: Sequence[Scorer]) -> list[ScoringResult]:
         from evalkit.scoring_split import score_families
