@@ -64,3 +64,11 @@ def test_quotes_in_references_are_verbatim_in_the_article():
 def test_no_real_people_listed_in_datasheet_claim():
     sheet = (Path(SHIPPED_GOLD).parent / "README.md").read_text(encoding="utf-8")
     assert "invented" in sheet and GOLD.hash in sheet
+
+
+def test_the_top_level_gold_folder_of_a_checkout_is_the_package_data():
+    """``gold/`` (the layout's place for the gold sets) is a link to the one copy inside the package,
+    so a checkout and an installed wheel read the same bytes and no second copy can drift."""
+    top = Path(__file__).resolve().parents[1] / "gold"
+    assert top.is_symlink() and top.resolve() == SHIPPED_GOLD.parent.resolve()
+    assert (top / SHIPPED_GOLD.name).read_bytes() == SHIPPED_GOLD.read_bytes()
