@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from evalkit.errors import UsageError
 from evalkit.identity import identity_digest, output_identity
@@ -184,23 +184,18 @@ class PredictionCache:
 
     def clear(self, backend: Optional[str] = None) -> int:
         """Delete every summary (or those of one backend); returns how many were deleted."""
-        if not self.path.is_file():
-            return 0
-        if backend is None:
-            n = self.conn.execute("DELETE FROM predictions").rowcount
-        else:
-            n = self.conn.execute("DELETE FROM predictions WHERE backend = ?", (backend,)).rowcount
-        self.conn.execute("VACUUM")
-        return int(n)
+        return self._delete("predictions", "backend", backend)
 
     def clear_scores(self, metric: Optional[str] = None) -> int:
         """Delete every cached score (or those of one metric family); returns how many."""
+        return self._delete("scores", "metric", metric)
+
+    def _delete(self, table: Literal["predictions", "scores"], column: Literal["backend", "metric"],
+                value: Optional[str]) -> int:
         if not self.path.is_file():
             return 0
-        if metric is None:
-            n = self.conn.execute("DELETE FROM scores").rowcount
-        else:
-            n = self.conn.execute("DELETE FROM scores WHERE metric = ?", (metric,)).rowcount
+        where, args = (f" WHERE {column} = ?", (value,)) if value is not None else ("", ())
+        n = self.conn.execute(f"DELETE FROM {table}{where}", args).rowcount  # names from the Literals only
         self.conn.execute("VACUUM")
         return int(n)
 
