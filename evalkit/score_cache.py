@@ -26,10 +26,11 @@ import inspect
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from evalkit.cache import CACHE_FILE, cache_dir, open_db
 from evalkit.metrics.base import ItemScore, Metric, Pair
@@ -163,12 +164,36 @@ def default_score_cache(directory: Path | str | None = None) -> ScoreCache:
     return ScoreCache(cache_dir(directory) / CACHE_FILE)
 
 
-def cached_compute(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cache: Optional[ScoreCache],
-                   compute: Any) -> list[ItemScore]:
-    """Every pair's result: read from ``cache`` where it has one, the rest by ``compute(pairs)``
-    (each distinct key once) and stored. Without a cache, ``compute(pairs)`` on them all."""
+@dataclass
+class CachePlan:
+    """What a metric still has to compute for ``pairs``: the results the cache had (read once,
+    their hits counted) and the pairs it lacks (``todo``: each distinct key once)."""
+
+    metric: Metric
+    pairs: Sequence[Pair]
+    keys: Optional[list[str]]  # None: no cache, every pair is computed
+    found: dict[str, ItemScore]
+    todo_keys: list[str]
+    todo: list[Pair]
+
+    def finish(self, fresh: Sequence[ItemScore], cache: Optional[ScoreCache]) -> list[ItemScore]:
+        """Every pair's result, in order, from the cached ones and ``fresh`` (the results of
+        ``todo``, in its order), which are stored."""
+        if len(fresh) != len(self.todo):
+            raise RuntimeError(f"metric {self.metric.family!r} returned {len(fresh)} results for {len(self.todo)} pairs")
+        if self.keys is None:
+            return list(fresh)
+        new = dict(zip(self.todo_keys, fresh))
+        if new and cache is not None:
+            cache.put_many(self.metric.family, new)
+        found = {**self.found, **new}
+        return [found[k] for k in self.keys]
+
+
+def plan(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cache: Optional[ScoreCache]) -> CachePlan:
+    """Look every pair up in ``cache`` (None: nothing cached, every pair to compute)."""
     if cache is None:
-        return list(compute(pairs))
+        return CachePlan(metric, pairs, None, {}, [], list(pairs))
     digest = metric_digest(metric)
     keys = [item_key(digest, p, metric.reads, texts) for p in pairs]
     found = cache.get_many(keys)
@@ -176,11 +201,12 @@ def cached_compute(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cach
     for i, k in enumerate(keys):
         if k not in found and k not in todo:
             todo[k] = i
-    if todo:
-        fresh = compute([pairs[i] for i in todo.values()])
-        if len(fresh) != len(todo):
-            raise RuntimeError(f"metric {metric.family!r} returned {len(fresh)} results for {len(todo)} pairs")
-        new = dict(zip(todo, fresh))
-        cache.put_many(metric.family, new)
-        found.update(new)
-    return [found[k] for k in keys]
+    return CachePlan(metric, pairs, keys, found, list(todo), [pairs[i] for i in todo.values()])
+
+
+def cached_compute(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cache: Optional[ScoreCache],
+                   compute: Callable[[list[Pair]], Sequence[ItemScore]]) -> list[ItemScore]:
+    """Every pair's result: read from ``cache`` where it has one, the rest by ``compute(pairs)``
+    (each distinct key once) and stored. Without a cache, ``compute(pairs)`` on them all."""
+    planned = plan(metric, pairs, texts, cache)
+    return planned.finish(list(compute(planned.todo)) if planned.todo else [], cache)

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 
 #: progress hook: ``on_metric(family, i, n)`` is called before the i-th (0-based) of n metric families is scored
 OnMetric = Callable[[str, int, int], None]
-#: computes a metric's per-pair results for the pairs the score cache did not have:
-#: ``compute(metric, pairs, context)``; by default on this machine (``compute_pairs``: a process
-#: pool when it pays), on a cluster for the Ray executor (evalkit/executors/ray_executor.py)
-ComputeFn = Callable[[Metric, Sequence[Pair], ScoringContext], list[ItemScore]]
+#: computes, elsewhere, every metric's per-pair results for the pairs the score cache lacks, all
+#: metrics at once: ``compute([(metric, pairs), ...], context) -> [results of each, ...]`` (the
+#: Ray executor's cluster, evalkit/executors/ray_executor.py; here, one metric after another)
+ComputeFn = Callable[[Sequence[tuple[Metric, Sequence[Pair]]], ScoringContext], list[list[ItemScore]]]
 
 
 @dataclass
@@ -88,10 +88,9 @@ def make_pairs(gold: GoldSet, predictions: Sequence[Prediction], *, source: str 
 
 
 def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContext,
-                   cache: Optional[ScoreCache] = None, compute: Optional[ComputeFn] = None) -> list[ItemScore]:
-    """One metric's result for every pair: cached ones read, the others computed (``compute``,
-    see ``ComputeFn``), then the metric's run-level messages from them all, here (a warm run
-    says what a cold one said; a run computed in parts says what a run in one piece says)."""
+                   cache: Optional[ScoreCache] = None) -> list[ItemScore]:
+    """One metric's result for every pair: cached ones read, the others computed, then the
+    metric's run-level messages from them all (a warm run says what a cold one said)."""
     if not pairs:
         return []
     if not metric.splits_work():  # a plug-in that only overrides score(): computed whole
@@ -99,16 +98,36 @@ def metric_results(metric: Metric, pairs: Sequence[Pair], context: ScoringContex
     from evalkit.metrics.parallel import compute_pairs
     from evalkit.score_cache import cached_compute
 
-    fn: ComputeFn = compute or compute_pairs
     results = cached_compute(metric, pairs, context.texts, cache if metric.cacheable() else None,
-                             lambda todo: fn(metric, todo, context))
+                             lambda todo: compute_pairs(metric, todo, context))
     metric.report(pairs, results, context)
     return results
+
+
+def results_elsewhere(pairs: Sequence[Pair], metrics: Sequence[Metric], context: ScoringContext,
+                      cache: Optional[ScoreCache], compute: ComputeFn) -> list[list[ItemScore]]:
+    """``metric_results`` for every metric (each splitting its work), their computing done by
+    ``compute`` all at once: cached results read first, then what is missing computed, stored,
+    and each metric's run-level messages made here from every pair's results."""
+    from evalkit.score_cache import plan
+
+    if not pairs:
+        return [[] for _ in metrics]
+    plans = [plan(m, pairs, context.texts, cache if m.cacheable() else None) for m in metrics]
+    fresh = compute([(p.metric, p.todo) for p in plans], context)
+    out = []
+    for planned, computed in zip(plans, fresh):
+        results = planned.finish(computed, cache if planned.metric.cacheable() else None)
+        planned.metric.report(pairs, results, context)
+        out.append(results)
+    return out
 
 
 def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
                 context: ScoringContext | None = None, *, cache: Optional[ScoreCache] = None,
                 on_metric: Optional[OnMetric] = None, compute: Optional[ComputeFn] = None) -> ScoringResult:
+    """Every scorer over every pair, into the scores table. ``compute``: where the metrics'
+    work is done when not here (every metric must then split its work: ``results_elsewhere``)."""
     context = context or ScoringContext()
     systems: list[str] = []
     gold_ids: list[str] = []
@@ -116,10 +135,17 @@ def score_pairs(pairs: Sequence[Pair], scorers: Sequence[Scorer],
     values: list[float] = []
     details: list[ItemDetail] = []
     with text_store(context.texts):
-        for i, scorer in enumerate(scorers):
+        if compute is not None:
             if on_metric is not None:
-                on_metric(scorer.metric.family, i, len(scorers))
-            results = metric_results(scorer.metric, pairs, context, cache, compute)
+                on_metric(", ".join(s.metric.family for s in scorers), 0, 1)
+            per_scorer = results_elsewhere(pairs, [s.metric for s in scorers], context, cache, compute)
+        else:
+            per_scorer = []
+            for i, scorer in enumerate(scorers):
+                if on_metric is not None:
+                    on_metric(scorer.metric.family, i, len(scorers))
+                per_scorer.append(metric_results(scorer.metric, pairs, context, cache))
+        for scorer, results in zip(scorers, per_scorer):
             if len(results) != len(pairs):
                 raise RuntimeError(f"metric {scorer.metric.family!r} returned {len(results)} results for {len(pairs)} pairs")
             outputs = scorer.outputs

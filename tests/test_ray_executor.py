@@ -128,9 +128,9 @@ def test_a_ray_run_reads_and_fills_the_score_cache_on_the_driver(cluster, work, 
                 inner.cm = real(self, scorers)
                 compute = inner.cm.__enter__()
 
-                def counted(metric, todo, context):
-                    sent.extend(f"{metric.family}:{p.system}:{p.gold_id}" for p in todo)
-                    return compute(metric, todo, context)
+                def counted(work, context):
+                    sent.extend(f"{metric.family}:{p.system}:{p.gold_id}" for metric, todo in work for p in todo)
+                    return compute(work, context)
                 return counted
 
             def __exit__(inner, *exc):

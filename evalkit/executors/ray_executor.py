@@ -184,11 +184,11 @@ class RayExecutor(Executor):
         """Scores on the cluster.
 
         Metrics that split their work (every built-in: ``Metric.compute`` per pair, then
-        ``report``) take the local path, ``scoring.score_pairs``, with only the computing sent
-        to the cluster: the score cache is read and filled on the driver, the pairs it lacks
-        are computed by item-local metrics in batches of tasks and by model metrics in one
-        actor that loads the encoder once (on a GPU when the cluster has one), and each
-        metric's run-level messages are made on the driver from every pair's results. A run
+        ``report``) go through ``scoring.score_pairs`` with only the computing sent to the
+        cluster, every metric's at once: the score cache is read and filled on the driver, the
+        pairs it lacks are computed by item-local metrics in batches of tasks and by model
+        metrics in one actor that loads the encoder once (on a GPU when the cluster has one),
+        and each metric's run-level messages are made on the driver from every pair's results. A run
         with a plug-in metric that only overrides ``score`` is scored as whole families on the
         cluster instead (``_score_families``; its results are not cached)."""
         from evalkit.scoring import make_pairs, score_pairs
@@ -203,8 +203,10 @@ class RayExecutor(Executor):
 
     @contextmanager
     def _cluster_compute(self, scorers: Sequence[Scorer]) -> Iterator[ComputeFn]:
-        """A ``ComputeFn`` that computes on the cluster (see ``score_predictions``); the model
-        actor, started at the first model metric's work, is stopped on exit."""
+        """A ``ComputeFn`` that sends every metric's work to the cluster at once (see
+        ``score_predictions``): item-local metrics as tasks over batches of pairs, model
+        metrics as calls, in the run's order, on one actor that loads the encoder once and is
+        stopped on exit; then it waits for them all."""
         import ray
 
         cpus, gpus = self.resources()
@@ -212,19 +214,23 @@ class RayExecutor(Executor):
                                      for s in scorers)
         actor: Any = None
 
-        def compute(metric: Metric, todo: Sequence[Pair], context: ScoringContext) -> list[ItemScore]:
+        def compute(work: Sequence[tuple[Metric, Sequence[Pair]]], context: ScoringContext) -> list[list[ItemScore]]:
             nonlocal actor
-            if not todo:
-                return []
-            if getattr(type(metric), "item_local", False):
-                size = max(MIN_SCORING_BATCH, -(-len(todo) // (2 * cpus)))
-                refs = [self._remote["compute"].remote(metric, list(todo[a:b])) for a, b in batches(len(todo), size)]
-                return [r for part in _get(refs) for r in part]
-            if actor is None:
-                actor = self._remote["ModelScorer"].options(max_restarts=1, max_task_retries=1,
-                                                            **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
-            result: list[ItemScore] = _get([actor.compute.remote(metric, list(todo))])[0]
-            return result
+            refs: list[list[Any]] = []
+            for metric, todo in work:
+                if not todo:
+                    refs.append([])
+                elif getattr(type(metric), "item_local", False):
+                    size = max(MIN_SCORING_BATCH, -(-len(todo) // (2 * cpus)))
+                    task = self._remote["compute"]
+                    refs.append([task.remote(metric, list(todo[a:b])) for a, b in batches(len(todo), size)])
+                else:
+                    if actor is None:
+                        actor = self._remote["ModelScorer"].options(
+                            max_restarts=1, max_task_retries=1, **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
+                    refs.append([actor.compute.remote(metric, list(todo))])
+            parts = iter(_get([r for group in refs for r in group]))
+            return [[result for _ in group for result in next(parts)] for group in refs]
 
         try:
             yield compute
