@@ -17,21 +17,22 @@ The same database holds the score cache (table ``scores``, see evalkit/score_cac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar, cast
 
 from evalkit.errors import UsageError
 from evalkit.identity import identity_digest, output_identity
 
 __all__ = ["CacheStats", "CachedSummary", "Cleared", "PredictionCache", "ScoreStats", "cache_key", "default_cache",
-           "identity_digest", "open_db", "output_identity"]
+           "guarded", "identity_digest", "open_db", "output_identity"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".evalkit")
@@ -95,6 +96,25 @@ def open_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def guarded(method: _F) -> _F:
+    """A cache method (of an object with a ``path``) whose SQLite errors — a file damaged after
+    its header, a lock held past the timeout — become one line naming the cache and what to do,
+    instead of a bare ``DatabaseError``. The rows a run made before are in its journal."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise UsageError(f"cannot use the cache {self.path}: {e} (a damaged cache file can be deleted: "
+                             f"rm {self.path}*; or run with --no-cache)") from None
+
+    return cast(_F, wrapper)
+
+
 def db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
 
@@ -142,6 +162,12 @@ class PredictionCache:
             self._conn = open_db(self.path)
         return self._conn
 
+    def open(self) -> None:
+        """Open the database now (it opens on first use otherwise): a run opens its caches before it
+        writes anything, so a damaged cache file is refused with nothing written."""
+        _ = self.conn
+
+    @guarded
     def get(self, key: str) -> Optional[CachedSummary]:
         row = self.conn.execute("SELECT summary, latency_s, meta FROM predictions WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -153,6 +179,7 @@ class PredictionCache:
             meta = {}
         return CachedSummary(summary=row[0], latency_s=row[1], meta=meta if isinstance(meta, dict) else {})
 
+    @guarded
     def put(self, key: str, backend: str, summary: str, latency_s: Optional[float],
             meta: Optional[Mapping[str, Any]] = None) -> None:
         now = time.time()
@@ -164,9 +191,11 @@ class PredictionCache:
             (key, backend, summary, latency_s, blob, now, now),
         )
 
+    @guarded
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
 
+    @guarded
     def stats(self) -> CacheStats:
         if not self.path.is_file():
             return CacheStats(path=str(self.path), exists=False)
@@ -182,6 +211,7 @@ class PredictionCache:
                           by_backend=by_backend, oldest=oldest, newest=newest,
                           scores=ScoreStats(entries=s_entries, hits=s_hits, by_metric=by_metric))
 
+    @guarded
     def clear(self, backend: Optional[str] = None) -> int:
         """Delete every summary (or those of one backend); returns how many were deleted."""
         if not self.path.is_file():
@@ -193,6 +223,7 @@ class PredictionCache:
         self.conn.execute("VACUUM")
         return int(n)
 
+    @guarded
     def clear_scores(self, metric: Optional[str] = None) -> int:
         """Delete every cached score (or those of one metric family); returns how many."""
         if not self.path.is_file():

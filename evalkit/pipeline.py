@@ -204,6 +204,7 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
     out = settings.out
     if out is not None:
         check_new_location(out, overwrite=settings.overwrite)
+    open_caches(settings.cache, settings.score_cache)
     with ExitStack() as stack:
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
@@ -236,6 +237,14 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
                           scoring=executor.score_predictions, score_cache=settings.score_cache,
                           prices=settings.prices, progress=settings.progress)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def open_caches(*caches: Optional[PredictionCache | ScoreCache]) -> None:
+    """Open the caches a run will use before it writes anything: one that cannot be opened (a
+    damaged file, a folder that cannot be written) is refused (UsageError) with nothing written."""
+    for cache in caches:
+        if cache is not None:
+            cache.open()
 
 
 def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:

@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from evalkit.cache import CACHE_FILE, cache_dir, open_db
+from evalkit.cache import CACHE_FILE, cache_dir, guarded, open_db
 from evalkit.metrics.base import ItemScore, Metric, Pair
 from evalkit.text import TextStore
 
@@ -119,6 +119,12 @@ class ScoreCache:
             self._conn = open_db(self.path)
         return self._conn
 
+    def open(self) -> None:
+        """Open the database now (it opens on first use otherwise): a run opens its caches before it
+        writes anything, so a damaged cache file is refused with nothing written."""
+        _ = self.conn
+
+    @guarded
     def get_many(self, keys: Sequence[str]) -> dict[str, ItemScore]:
         """The cached results among ``keys`` (each read once, its hit counted)."""
         wanted = list(dict.fromkeys(keys))
@@ -140,6 +146,7 @@ class ScoreCache:
         self.misses += len(wanted) - len(found)
         return found
 
+    @guarded
     def put_many(self, metric: str, results: Mapping[str, ItemScore]) -> None:
         now = time.time()
         rows = [(key, metric, _payload(r), now, now) for key, r in results.items()]
@@ -149,6 +156,7 @@ class ScoreCache:
                 "INSERT INTO scores (key, metric, payload, created, last_used, hits) VALUES (?, ?, ?, ?, ?, 0) "
                 "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, last_used = excluded.last_used", rows)
 
+    @guarded
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
