@@ -285,6 +285,8 @@ def clear_cache(directory: Path | str | None = None, backend: Optional[str] = No
     try:
         if backend is not None:
             check_backend_name(backend, list(cache.stats().by_backend), cache.path)
+        if metric is not None:
+            check_metric_name(metric, list(cache.stats().scores.by_metric), cache.path)
         summaries = cache.clear(backend) if table in (None, "predictions") else 0
         scores = cache.clear_scores(metric) if table in (None, "scores") else 0
         return Cleared(summaries, scores)
@@ -293,15 +295,27 @@ def clear_cache(directory: Path | str | None = None, backend: Optional[str] = No
 
 
 def check_backend_name(backend: str, cached: list[str], where: Path) -> None:
-    import difflib
-
-    from evalkit.errors import UsageError
     from evalkit.plugins import discover
 
-    installed = list(discover("evalkit.backends"))
-    if backend in cached or backend in installed:
+    _check_name("backend", "summaries", backend, cached, list(discover("evalkit.backends")), where)
+
+
+def check_metric_name(metric: str, cached: list[str], where: Path) -> None:
+    """A metric family to clear: cached, installed, or a ``package.module:Class`` plug-in."""
+    from evalkit.plugins import discover
+
+    if ":" in metric:  # a plug-in given as module:Class: its family name is the spec itself
         return
-    close = difflib.get_close_matches(backend, cached + installed, n=1)
-    raise UsageError(f"unknown backend {backend!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                     + f"; the cache at {where} holds summaries of: {', '.join(cached) or 'no backend'}"
-                     + f" (installed backends: {', '.join(installed)})")
+    _check_name("metric", "scores", metric, cached, list(discover("evalkit.metrics")), where)
+
+
+def _check_name(kind: str, what: str, name: str, cached: list[str], installed: list[str], where: Path) -> None:
+    """Refuse a name that is neither in the cache nor installed (a typo would clear nothing)."""
+    import difflib
+
+    if name in cached or name in installed:
+        return
+    close = difflib.get_close_matches(name, cached + installed, n=1)
+    raise UsageError(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; the cache at {where} holds {what} of: {', '.join(cached) or f'no {kind}'}"
+                     + f" (installed {kind}s: {', '.join(installed)})")
