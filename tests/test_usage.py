@@ -174,6 +174,13 @@ def test_prices_table_errors_name_the_file_and_key(tmp_path):
     path.write_text('[prices]\n"gpt-4o-mini" = {input = -1, output = 0.6}\n')
     res = invoke("run", "--config", path, "-s", "lead", "--limit", "2", "--out", tmp_path / "r")
     assert res.exit_code == 2 and "prices.gpt-4o-mini.input" in res.output
+    # an infinite price made cost_usd Infinity, which summary.json wrote as invalid JSON
+    # (fails on main before this commit: accepted)
+    for value in ("inf", "nan"):
+        path.write_text(f'[prices]\n"gpt-4o-mini" = {{input = 0.15, output = {value}}}\n')
+        res = invoke("run", "--config", path, "-s", "lead", "--limit", "2", "--out", tmp_path / "r")
+        assert res.exit_code == 2 and "prices.gpt-4o-mini.output" in res.output and "finite" in res.output, res.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_summary_written_before_usage_still_reads():
