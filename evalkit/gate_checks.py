@@ -93,6 +93,8 @@ def usage_check(idx: int, label: str, metric: str, kind: Bound, threshold: float
     if u is None or observed is None:
         if u is None:
             why, status = "the run records no usage (made by an older evalkit); re-score it with `evalkit score --run`", "fail"
+        elif u.rows == 0:
+            why, status = "no row returned a summary (every row failed: see the errors rule)", "n/a"
         elif metric == "cost_usd" and u.unpriced:
             why, status = f"no price for model {', '.join(u.unpriced)} in [prices] of the config", "fail"
         elif metric == "cost_usd" and u.rows_with_usage:

@@ -189,3 +189,19 @@ def test_summary_written_before_usage_still_reads():
     assert summary.systems["a"].usage is None and summary.prices == {} and summary.warnings is None
     add_usage(summary, [], [], {})
     assert summary.systems["a"].usage is not None and summary.systems["a"].usage.rows == 0
+
+
+def test_usage_rules_on_a_system_whose_every_row_failed_say_so():
+    """Not applicable, for the right reason: the openai backend reports tokens, but no row
+    returned (fails on main before this commit: "its backend reports no token usage")."""
+    from evalkit.gate_checks import usage_check
+    from evalkit.records import SystemSummary
+
+    spec = SystemSpec(name="s", backend="openai", options={"model": "m"})
+    failed = [Prediction(gold_id=str(i), system="s", error="connection error") for i in range(3)]
+    usage, _ = system_usage(failed, spec, {"m": Price(input=1.0, output=1.0)})
+    summary = SystemSummary(items=3, ok=0, failed=3, usage=usage)
+    for metric in ("latency_p95", "cost_usd", "total_tokens"):
+        check = usage_check(1, f"{metric} <= 1", metric, "max", 1.0, "s", summary)
+        assert check.status == "n/a" and check.observed is None
+        assert check.message == f"s: {metric} unknown: no row returned a summary (every row failed: see the errors rule)"
