@@ -50,15 +50,22 @@ def _source_digest(files: tuple[tuple[str, int, int], ...]) -> str:
     return h.hexdigest()
 
 
-def code_digest(metric_cls: type) -> str:
+def code_digest(metric_cls: type) -> Optional[str]:
     """sha256 of evalkit's source files, plus the plug-in metric's own module when it is not
-    part of evalkit (the code that computes a score is part of its identity)."""
+    part of evalkit (the code that computes a score is part of its identity). None when that
+    module is not a file that can be read (a class defined in ``python -c``, a REPL or a
+    notebook cell): its code cannot be in the key, so its scores are not cached."""
     import evalkit
 
     root = Path(evalkit.__file__).resolve().parent
     paths = sorted(root.rglob("*.py"))
-    own = inspect.getsourcefile(metric_cls)
-    if own is not None and not Path(own).resolve().is_relative_to(root):
+    try:
+        own = inspect.getsourcefile(metric_cls)
+    except (TypeError, OSError):
+        return None
+    if own is None or not Path(own).is_file():
+        return None
+    if not Path(own).resolve().is_relative_to(root):
         paths.append(Path(own).resolve())
     stamped = []
     for p in paths:
@@ -67,11 +74,15 @@ def code_digest(metric_cls: type) -> str:
     return _source_digest(tuple(stamped))
 
 
-def metric_digest(metric: Metric) -> str:
-    """The part of every key that names the metric: class, full spec, code."""
+def metric_digest(metric: Metric) -> Optional[str]:
+    """The part of every key that names the metric: class, full spec, code (None: its code is
+    unknown, see :func:`code_digest`, and its scores are not cached)."""
     cls = type(metric)
+    code = code_digest(cls)
+    if code is None:
+        return None
     blob = json.dumps([SCORE_KEY_VERSION, f"{cls.__module__}.{cls.__qualname__}",
-                       metric.identity().model_dump(mode="json"), code_digest(cls)],
+                       metric.identity().model_dump(mode="json"), code],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -175,9 +186,9 @@ def cached_compute(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cach
                    compute: Any) -> list[ItemScore]:
     """Every pair's result: read from ``cache`` where it has one, the rest by ``compute(pairs)``
     (each distinct key once) and stored. Without a cache, ``compute(pairs)`` on them all."""
-    if cache is None:
+    digest = metric_digest(metric) if cache is not None else None
+    if cache is None or digest is None:
         return list(compute(pairs))
-    digest = metric_digest(metric)
     keys = [item_key(digest, p, metric.reads, texts) for p in pairs]
     found = cache.get_many(keys)
     todo: dict[str, int] = {}
