@@ -22,7 +22,6 @@ A metric whose values depend on the whole batch (bertscore with ``idf=true``) sa
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import sqlite3
 import time
@@ -56,17 +55,15 @@ def code_digest(metric_cls: type) -> Optional[str]:
     module is not a file that can be read (a class defined in ``python -c``, a REPL or a
     notebook cell): its code cannot be in the key, so its scores are not cached."""
     import evalkit
+    from evalkit.plugins import is_evalkit_code, source_file
 
     root = Path(evalkit.__file__).resolve().parent
     paths = sorted(root.rglob("*.py"))
-    try:
-        own = inspect.getsourcefile(metric_cls)
-    except (TypeError, OSError):
+    own = source_file(metric_cls)
+    if own is None:
         return None
-    if own is None or not Path(own).is_file():
-        return None
-    if not Path(own).resolve().is_relative_to(root):
-        paths.append(Path(own).resolve())
+    if not is_evalkit_code(own):
+        paths.append(own)
     stamped = []
     for p in paths:
         st = p.stat()
