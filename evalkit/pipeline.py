@@ -204,10 +204,10 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
     out = settings.out
     if out is not None:
         check_new_location(out, overwrite=settings.overwrite)
-    open_caches(settings.cache, settings.score_cache)
     with ExitStack() as stack:
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
+        open_caches(settings.cache, settings.score_cache)  # a damaged cache: refused before anything is written
         stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
         stack.enter_context(text_store())  # each text split once for the whole run (backends and metrics)
         rundir: Optional[RunDir] = None
