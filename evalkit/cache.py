@@ -81,6 +81,7 @@ class CachedSummary:
 
 def open_db(path: Path) -> sqlite3.Connection:
     """The cache database at ``path`` (created with both tables if missing), in WAL mode."""
+    conn: Optional[sqlite3.Connection] = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
@@ -91,6 +92,8 @@ def open_db(path: Path) -> sqlite3.Connection:
         if "meta" not in columns:  # a cache written by an earlier evalkit
             conn.execute("ALTER TABLE predictions ADD COLUMN meta TEXT")
     except (OSError, sqlite3.Error) as e:
+        if conn is not None:
+            conn.close()
         raise UsageError(f"cannot open the prediction cache {path}: {e} "
                          f"(set {CACHE_ENV} or run with --no-cache)") from None
     return conn
