@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from evalkit.errors import InputError, UsageError
 from evalkit.fsutil import write_json_atomic
 from evalkit.records import SCHEMA_VERSION, GoldRef, GoldSelection, MetricSpec, Record, RunSummary, SystemSpec
-from evalkit.rundir import SCORE_COLUMNS
+from evalkit.rundir import SCORE_COLUMNS, refuse_run_record
 
 if TYPE_CHECKING:
     from evalkit.run import Run
@@ -67,6 +67,7 @@ def make_baseline(run: Run) -> Baseline:
 
 def promote(run: Run, to: Path | str = DEFAULT_BASELINE) -> Baseline:
     """Write ``run``'s baseline to ``to`` (folders created) and return it."""
+    refuse_run_record(to, "--to")
     baseline = make_baseline(run)
     to = Path(to)
     if to.exists() and to.is_dir():

@@ -17,21 +17,22 @@ The same database holds the score cache (table ``scores``, see evalkit/score_cac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, TypeVar, cast
 
 from evalkit.errors import UsageError
 from evalkit.identity import identity_digest, output_identity
 
 __all__ = ["CacheStats", "CachedSummary", "Cleared", "PredictionCache", "ScoreStats", "cache_key", "default_cache",
-           "identity_digest", "open_db", "output_identity"]
+           "guarded", "identity_digest", "open_db", "output_identity"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
 DEFAULT_CACHE_DIR = Path(".evalkit")
@@ -80,6 +81,7 @@ class CachedSummary:
 
 def open_db(path: Path) -> sqlite3.Connection:
     """The cache database at ``path`` (created with both tables if missing), in WAL mode."""
+    conn: Optional[sqlite3.Connection] = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
@@ -90,9 +92,30 @@ def open_db(path: Path) -> sqlite3.Connection:
         if "meta" not in columns:  # a cache written by an earlier evalkit
             conn.execute("ALTER TABLE predictions ADD COLUMN meta TEXT")
     except (OSError, sqlite3.Error) as e:
+        if conn is not None:
+            conn.close()
         raise UsageError(f"cannot open the prediction cache {path}: {e} "
                          f"(set {CACHE_ENV} or run with --no-cache)") from None
     return conn
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def guarded(method: _F) -> _F:
+    """A cache method (of an object with a ``path``) whose SQLite errors — a file damaged after
+    its header, a lock held past the timeout — become one line naming the cache and what to do,
+    instead of a bare ``DatabaseError``. The rows a run made before are in its journal."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise UsageError(f"cannot use the cache {self.path}: {e} (a damaged cache file can be deleted: "
+                             f"rm {self.path}*; or run with --no-cache)") from None
+
+    return cast(_F, wrapper)
 
 
 def db_size(path: Path) -> int:
@@ -142,6 +165,12 @@ class PredictionCache:
             self._conn = open_db(self.path)
         return self._conn
 
+    def open(self) -> None:
+        """Open the database now (it opens on first use otherwise): a run opens its caches before it
+        writes anything, so a damaged cache file is refused with nothing written."""
+        _ = self.conn
+
+    @guarded
     def get(self, key: str) -> Optional[CachedSummary]:
         row = self.conn.execute("SELECT summary, latency_s, meta FROM predictions WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -153,6 +182,7 @@ class PredictionCache:
             meta = {}
         return CachedSummary(summary=row[0], latency_s=row[1], meta=meta if isinstance(meta, dict) else {})
 
+    @guarded
     def put(self, key: str, backend: str, summary: str, latency_s: Optional[float],
             meta: Optional[Mapping[str, Any]] = None) -> None:
         now = time.time()
@@ -164,9 +194,11 @@ class PredictionCache:
             (key, backend, summary, latency_s, blob, now, now),
         )
 
+    @guarded
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
 
+    @guarded
     def stats(self) -> CacheStats:
         if not self.path.is_file():
             return CacheStats(path=str(self.path), exists=False)
@@ -182,10 +214,12 @@ class PredictionCache:
                           by_backend=by_backend, oldest=oldest, newest=newest,
                           scores=ScoreStats(entries=s_entries, hits=s_hits, by_metric=by_metric))
 
+    @guarded
     def clear(self, backend: Optional[str] = None) -> int:
         """Delete every summary (or those of one backend); returns how many were deleted."""
         return self._delete("predictions", "backend", backend)
 
+    @guarded
     def clear_scores(self, metric: Optional[str] = None) -> int:
         """Delete every cached score (or those of one metric family); returns how many."""
         return self._delete("scores", "metric", metric)
@@ -249,6 +283,8 @@ def clear_cache(directory: Path | str | None = None, backend: Optional[str] = No
     try:
         if backend is not None:
             check_backend_name(backend, list(cache.stats().by_backend), cache.path)
+        if metric is not None:
+            check_metric_name(metric, list(cache.stats().scores.by_metric), cache.path)
         summaries = cache.clear(backend) if table in (None, "predictions") else 0
         scores = cache.clear_scores(metric) if table in (None, "scores") else 0
         return Cleared(summaries, scores)
@@ -257,15 +293,27 @@ def clear_cache(directory: Path | str | None = None, backend: Optional[str] = No
 
 
 def check_backend_name(backend: str, cached: list[str], where: Path) -> None:
-    import difflib
-
-    from evalkit.errors import UsageError
     from evalkit.plugins import discover
 
-    installed = list(discover("evalkit.backends"))
-    if backend in cached or backend in installed:
+    _check_name("backend", "summaries", backend, cached, list(discover("evalkit.backends")), where)
+
+
+def check_metric_name(metric: str, cached: list[str], where: Path) -> None:
+    """A metric family to clear: cached, installed, or a ``package.module:Class`` plug-in."""
+    from evalkit.plugins import discover
+
+    if ":" in metric:  # a plug-in given as module:Class: its family name is the spec itself
         return
-    close = difflib.get_close_matches(backend, cached + installed, n=1)
-    raise UsageError(f"unknown backend {backend!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                     + f"; the cache at {where} holds summaries of: {', '.join(cached) or 'no backend'}"
-                     + f" (installed backends: {', '.join(installed)})")
+    _check_name("metric", "scores", metric, cached, list(discover("evalkit.metrics")), where)
+
+
+def _check_name(kind: str, what: str, name: str, cached: list[str], installed: list[str], where: Path) -> None:
+    """Refuse a name that is neither in the cache nor installed (a typo would clear nothing)."""
+    import difflib
+
+    if name in cached or name in installed:
+        return
+    close = difflib.get_close_matches(name, cached + installed, n=1)
+    raise UsageError(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; the cache at {where} holds {what} of: {', '.join(cached) or f'no {kind}'}"
+                     + f" (installed {kind}s: {', '.join(installed)})")

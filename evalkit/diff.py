@@ -264,7 +264,9 @@ def diff_runs(base: Run, new: Run, comparison: Comparison) -> RunDiff:
     preds_b = {(p.system, p.gold_id): p for p in new.predictions}
     det_a = _details(base)
     det_b = _details(new)
-    families = {d.metric for d in base.details} & {d.metric for d in new.details}
+    # the families both runs scored (from their manifests: a metric with no detail to keep for
+    # any item, e.g. quotes over summaries that quote nobody, was scored all the same)
+    families = {m.name for m in base.manifest.metrics} & {m.name for m in new.manifest.metrics}
     systems = []
     for pair in comparison.pairs:
         sa, sb = pair.system_a, pair.system_b

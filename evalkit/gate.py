@@ -110,6 +110,13 @@ def evaluate_gate(gate: GateConfig, manifest: Manifest, summary: RunSummary, sco
             if diffs:
                 raise UsageError(f"{where}: cannot compare with the baseline: " + " | ".join(diffs)
                                  + "; promote a new baseline with `evalkit baseline RUN`")
+            if (baseline.selection is not None and manifest.selection is not None
+                    and not set(baseline.selection.item_ids) & set(manifest.selection.item_ids)):
+                scope = subset_scope(baseline.gold, baseline.selection, manifest.gold, manifest.selection,
+                                     a="the baseline", b=f"run {manifest.run_id}")
+                raise UsageError(f"{where}: cannot compare with the baseline: {scope}; every drop check would be "
+                                 "n/a and the gate would pass unchecked: gate a run on items the baseline holds "
+                                 "(the same --sample and --seed, or the whole set), or promote a new baseline")
         if rule.not_worse_than is not None:
             if rule.not_worse_than not in summary.systems:
                 raise UsageError(f"{where}: not_worse_than system {rule.not_worse_than!r} is not in run "

@@ -13,7 +13,7 @@ from evalkit.gate_config import EPS, Bound, Status
 from evalkit.gate_report import GateCheck
 from evalkit.records import RunSummary, SystemSummary
 from evalkit.stats import fmt_num, fmt_p_eq
-from evalkit.usage import USAGE_METRICS, fmt_usage, usage_value
+from evalkit.usage import USAGE_METRICS, fmt_usage, usage_gap, usage_value
 
 
 def versus_check(idx: int, metric: str, ref: str, system: str, alpha: float, comparisons: RunComparisons) -> GateCheck:
@@ -93,8 +93,14 @@ def usage_check(idx: int, label: str, metric: str, kind: Bound, threshold: float
     if u is None or observed is None:
         if u is None:
             why, status = "the run records no usage (made by an older evalkit); re-score it with `evalkit score --run`", "fail"
+        elif u.rows == 0:
+            why, status = "no row returned a summary (every row failed: see the errors rule)", "n/a"
         elif metric == "cost_usd" and u.unpriced:
             why, status = f"no price for model {', '.join(u.unpriced)} in [prices] of the config", "fail"
+        elif metric == "cost_usd" and usage_gap(u):
+            why, status = (f"{usage_gap(u)} of its {u.rows} rows that returned a summary have no token counts "
+                           "(cached by an older evalkit, or the server left usage out): the cost is incomplete; "
+                           "re-run them with --no-cache"), "fail"
         elif metric == "cost_usd" and u.rows_with_usage:
             why, status = "no [prices] table in the config to compute a cost with", "fail"
         else:

@@ -282,9 +282,12 @@ def _load_hf(spec: str, fields: Mapping[str, str], name: str | None) -> GoldSet:
 
 def write_gold_jsonl(gold: GoldSet, path: Path) -> None:
     """The gold set as JSONL, written atomically (a reader never sees half a file)."""
+    from evalkit.rundir import refuse_run_record
+
     path = Path(path)
     if path.is_dir():
         raise InputError("is a directory; --to names the .jsonl file to write", path=str(path))
+    refuse_run_record(path, "--to")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:

@@ -24,11 +24,17 @@ def output_identity(backend: Any) -> dict[str, Any]:
 
     A backend lists in ``runtime_options`` the options that change how it runs (concurrency,
     timeouts, retries) but never what it writes; changing those must not empty the cache.
+    A plug-in backend (a class outside evalkit) adds the sha256 of the file that defines it.
     """
+    from evalkit.plugins import plugin_code_digest
+
     ident = dict(backend.identity())
     runtime = set(getattr(type(backend), "runtime_options", ()) or ())
     if runtime and isinstance(ident.get("options"), Mapping):
         ident["options"] = {k: v for k, v in ident["options"].items() if k not in runtime}
+    code = plugin_code_digest(type(backend))
+    if code is not None:  # a plug-in's code decides its output: editing it misses the cache, refuses --resume
+        ident["plugin_source_sha256"] = code
     return ident
 
 

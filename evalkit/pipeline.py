@@ -207,6 +207,7 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
     with ExitStack() as stack:
         built = build_systems(specs, backends)
         stack.callback(close_systems, built)
+        open_caches(settings.cache, settings.score_cache)  # a damaged cache: refused before anything is written
         stack.enter_context(executor)  # Ray: joins or starts the cluster before anything is written
         stack.enter_context(text_store())  # each text split once for the whole run (backends and metrics)
         rundir: Optional[RunDir] = None
@@ -236,6 +237,14 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
                           scoring=executor.score_predictions, score_cache=settings.score_cache,
                           prices=settings.prices, progress=settings.progress)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def open_caches(*caches: Optional[PredictionCache | ScoreCache]) -> None:
+    """Open the caches a run will use before it writes anything: one that cannot be opened (a
+    damaged file, a folder that cannot be written) is refused (UsageError) with nothing written."""
+    for cache in caches:
+        if cache is not None:
+            cache.open()
 
 
 def scorers_from_manifest(manifest: Manifest) -> list[Scorer]:

@@ -13,13 +13,16 @@ A class that needs an optional extra says so (``requires_extra = "bertscore"``, 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import inspect
 import os
 import re
 import sys
 from importlib.machinery import PathFinder
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 from evalkit.errors import UsageError
 from evalkit.extras import require_extra
@@ -108,3 +111,27 @@ def load_named(group: str, kind: str, name: str) -> Any:
         return eps[name].load()
     except Exception as e:  # a broken plug-in must not take the CLI down with a traceback
         raise UsageError(f"{kind} {name!r} ({eps[name].value}) failed to load: {e}") from None
+
+
+def source_file(cls: type) -> Optional[Path]:
+    """The file that defines ``cls``; None when there is none to read (a class made in
+    ``python -c``, at a REPL prompt or in a notebook cell)."""
+    try:
+        own = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        return None
+    return Path(own).resolve() if own is not None and Path(own).is_file() else None
+
+
+def is_evalkit_code(path: Path) -> bool:
+    return path.is_relative_to(Path(__file__).resolve().parent)
+
+
+def plugin_code_digest(cls: type) -> Optional[str]:
+    """sha256 of the file defining a plug-in class (a backend or metric that is not evalkit's
+    own), so that editing the plug-in changes what it is keyed and resumed on; None for
+    evalkit's classes and for a class whose source is not in a file."""
+    path = source_file(cls)
+    if path is None or is_evalkit_code(path):
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -90,6 +90,8 @@ def _to_prediction(row: Any, path: str, n: int, label: str) -> Prediction:
             raise InputError("missing required field", path=path, line=n, field=f, row_label=label)
         if row[f] is not None and not isinstance(row[f], str):
             raise InputError(f"expected a string, got {type(row[f]).__name__}", path=path, line=n, field=f, row_label=label)
+        if f != "summary" and not row[f].strip():  # a system or item with no name cannot be told apart or shown
+            raise InputError("empty", path=path, line=n, field=f, row_label=label)
     unknown = sorted(set(row) - set(REQUIRED) - set(OPTIONAL) - set(RUN_FIELDS))
     if unknown:
         raise InputError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(REQUIRED + OPTIONAL)}",

@@ -264,8 +264,8 @@ class ErrorCount(Record):
 class Price(Record):
     """What a model costs: US dollars per million prompt (``input``) and completion (``output``) tokens."""
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: float = Field(ge=0, allow_inf_nan=False)
+    output: float = Field(ge=0, allow_inf_nan=False)
 
 
 class SystemUsage(Record):

@@ -22,7 +22,7 @@ from evalkit.backends import Backend, parse_system
 from evalkit.config import Config
 from evalkit.errors import UsageError
 from evalkit.identity import BuiltSystem, build_systems, close_systems, identity_changes
-from evalkit.pipeline import finish_run, reload_gold, scorers_from_manifest
+from evalkit.pipeline import finish_run, open_caches, reload_gold, scorers_from_manifest
 from evalkit.records import Manifest, SystemSpec
 from evalkit.redact import is_redacted, redact_value
 from evalkit.rundir import RunDir
@@ -65,6 +65,7 @@ def resume_run(path: Path | str, config: Config, *, systems: Sequence[str] = (),
         built = build_systems(specs, backends)
         try:
             check_systems(manifest, built)
+            open_caches(cache, score_cache)
             with executor:  # Ray: joins or starts the cluster before anything is written
                 manifest.complete = False
                 rundir.write_manifest(manifest)

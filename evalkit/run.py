@@ -346,7 +346,9 @@ def recorded_gold(manifest: Manifest) -> tuple[Optional[GoldSet], list[str]]:
 def _written(text: str, path: Union[str, Path, None]) -> str:
     if path is not None:
         from evalkit.fsutil import write_text_atomic
+        from evalkit.rundir import refuse_run_record
 
+        refuse_run_record(path, "the report")
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(target, text)

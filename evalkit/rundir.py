@@ -47,6 +47,20 @@ RUN_FILES = ("manifest.json", "predictions.jsonl", "scores.parquet", "scores.csv
              "comparisons.json", "report.md", "report.html")
 
 
+#: the files that are a run's record (its reports can be rendered again from them, they cannot)
+RECORD_FILES = (*(f for f in RUN_FILES if not f.startswith("report.")), LOCK_NAME)
+
+
+def refuse_run_record(path: Path | str, what: str) -> None:
+    """Refuse to write ``path`` (a report, a baseline, JUnit XML...) when it is one of the files
+    that hold a run (its manifest, journal, scores...): the run would be lost to a typo in
+    ``--markdown``/``--html``/``--junit``/``--to``. Nothing is written."""
+    p = Path(path)
+    if p.name in RECORD_FILES and (p.parent / "manifest.json").is_file():
+        raise UsageError(f"{what} {p} would replace the {p.name} of run directory {p.parent}, losing the run; "
+                         f"write it elsewhere")
+
+
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 

@@ -22,7 +22,6 @@ A metric whose values depend on the whole batch (bertscore with ``idf=true``) sa
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import sqlite3
 import time
@@ -32,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from evalkit.cache import CACHE_FILE, cache_dir, open_db
+from evalkit.cache import CACHE_FILE, cache_dir, guarded, open_db
 from evalkit.metrics.base import ItemScore, Metric, Pair
 from evalkit.text import TextStore
 
@@ -51,16 +50,21 @@ def _source_digest(files: tuple[tuple[str, int, int], ...]) -> str:
     return h.hexdigest()
 
 
-def code_digest(metric_cls: type) -> str:
+def code_digest(metric_cls: type) -> Optional[str]:
     """sha256 of evalkit's source files, plus the plug-in metric's own module when it is not
-    part of evalkit (the code that computes a score is part of its identity)."""
+    part of evalkit (the code that computes a score is part of its identity). None when that
+    module is not a file that can be read (a class defined in ``python -c``, a REPL or a
+    notebook cell): its code cannot be in the key, so its scores are not cached."""
     import evalkit
+    from evalkit.plugins import is_evalkit_code, source_file
 
     root = Path(evalkit.__file__).resolve().parent
     paths = sorted(root.rglob("*.py"))
-    own = inspect.getsourcefile(metric_cls)
-    if own is not None and not Path(own).resolve().is_relative_to(root):
-        paths.append(Path(own).resolve())
+    own = source_file(metric_cls)
+    if own is None:
+        return None
+    if not is_evalkit_code(own):
+        paths.append(own)
     stamped = []
     for p in paths:
         st = p.stat()
@@ -68,11 +72,15 @@ def code_digest(metric_cls: type) -> str:
     return _source_digest(tuple(stamped))
 
 
-def metric_digest(metric: Metric) -> str:
-    """The part of every key that names the metric: class, full spec, code."""
+def metric_digest(metric: Metric) -> Optional[str]:
+    """The part of every key that names the metric: class, full spec, code (None: its code is
+    unknown, see :func:`code_digest`, and its scores are not cached)."""
     cls = type(metric)
+    code = code_digest(cls)
+    if code is None:
+        return None
     blob = json.dumps([SCORE_KEY_VERSION, f"{cls.__module__}.{cls.__qualname__}",
-                       metric.identity().model_dump(mode="json"), code_digest(cls)],
+                       metric.identity().model_dump(mode="json"), code],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -120,6 +128,12 @@ class ScoreCache:
             self._conn = open_db(self.path)
         return self._conn
 
+    def open(self) -> None:
+        """Open the database now (it opens on first use otherwise): a run opens its caches before it
+        writes anything, so a damaged cache file is refused with nothing written."""
+        _ = self.conn
+
+    @guarded
     def get_many(self, keys: Sequence[str]) -> dict[str, ItemScore]:
         """The cached results among ``keys`` (each read once, its hit counted)."""
         wanted = list(dict.fromkeys(keys))
@@ -141,6 +155,7 @@ class ScoreCache:
         self.misses += len(wanted) - len(found)
         return found
 
+    @guarded
     def put_many(self, metric: str, results: Mapping[str, ItemScore]) -> None:
         now = time.time()
         rows = [(key, metric, _payload(r), now, now) for key, r in results.items()]
@@ -150,6 +165,7 @@ class ScoreCache:
                 "INSERT INTO scores (key, metric, payload, created, last_used, hits) VALUES (?, ?, ?, ?, ?, 0) "
                 "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, last_used = excluded.last_used", rows)
 
+    @guarded
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
@@ -192,9 +208,9 @@ class CachePlan:
 
 def plan(metric: Metric, pairs: Sequence[Pair], texts: TextStore, cache: Optional[ScoreCache]) -> CachePlan:
     """Look every pair up in ``cache`` (None: nothing cached, every pair to compute)."""
-    if cache is None:
+    digest = metric_digest(metric) if cache is not None else None
+    if cache is None or digest is None:  # no cache, or a metric whose code cannot be read (see metric_digest)
         return CachePlan(metric, pairs, None, {}, [], list(pairs))
-    digest = metric_digest(metric)
     keys = [item_key(digest, p, metric.reads, texts) for p in pairs]
     found = cache.get_many(keys)
     todo: dict[str, int] = {}

@@ -15,7 +15,9 @@ Per system, from its rows in ``predictions.jsonl``:
   ``gpt-4o-mini`` is priced as ``gpt-4o-mini``). Cached rows are priced at the usage recorded
   when they were made, so the cost of a run does not depend on what the cache held. A model
   with tokens but no price leaves the system's cost unknown (``unpriced`` names it) rather
-  than counting it as free.
+  than counting it as free; so do rows that returned a summary without token counts beside
+  rows with them (cached by an evalkit that kept no usage, or a server that omitted it): the
+  sum would be a lower bound.
 
 The entries of the price table used are recorded in ``summary.json`` (``prices``), so a cost
 can be checked against the prices it was computed with. Latencies are measured, not computed:
@@ -93,11 +95,14 @@ def system_usage(rows: Sequence[Prediction], spec: Optional[SystemSpec],
         price = prices[name]
         cost += (pt * price.input + ct * price.output) / 1e6
     has_tokens = counted > 0
+    # a row that returned a summary without token counts (cached by an evalkit that kept no usage,
+    # or a server that left it out) makes the sum a lower bound: the cost is unknown, not less
+    partial = 0 < counted < len(ok)  # as usage_gap reads it back from the summary
     return SystemUsage(
         rows=len(ok), rows_with_usage=counted,
         prompt_tokens=prompt if has_tokens else None, completion_tokens=completion if has_tokens else None,
         latency_p50=_percentile(latencies, 50), latency_p95=_percentile(latencies, 95),
-        cost_usd=round(cost, _ROUND_COST) if has_tokens and not unpriced and prices else None,
+        cost_usd=round(cost, _ROUND_COST) if has_tokens and not unpriced and prices and not partial else None,
         models=sorted(models), unpriced=sorted(unpriced)), used
 
 
@@ -141,9 +146,18 @@ def fmt_cost(usage: Optional[SystemUsage]) -> str:
     if usage is None or usage.rows_with_usage == 0:
         return "—"
     if usage.cost_usd is None:
-        return f"no price for {', '.join(usage.unpriced)}" if usage.unpriced else "no [prices]"
+        if usage.unpriced:
+            return f"no price for {', '.join(usage.unpriced)}"
+        missing = usage_gap(usage)
+        return f"unknown: {missing} rows without token counts" if missing else "no [prices]"
     c = usage.cost_usd
     return f"${c:.4f}" if c < 1 else f"${c:,.2f}"
+
+
+def usage_gap(usage: SystemUsage) -> int:
+    """How many rows that returned a summary have no token counts while others have (0: none,
+    or none has): such a system's cost is unknown."""
+    return usage.rows - usage.rows_with_usage if 0 < usage.rows_with_usage < usage.rows else 0
 
 
 def fmt_usage(metric: str, value: Optional[float]) -> str:

@@ -206,3 +206,45 @@ def test_token_limits_are_options_not_secrets(openai_server, tmp_path):
     assert redact({"max_new_tokens": 9, "hf_token": "hf_abc", "api_key_env": "K"}) == {
         "max_new_tokens": 9, "hf_token": "***", "api_key_env": "K"}
     assert not is_secret_option("tokenizer") and is_secret_option("apiKey") and is_secret_option("client_secret")
+
+
+def test_a_cache_that_is_not_a_database_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """A damaged cache file: one line naming it, exit 2, no run directory created, and a complete
+    run given to --resume stays complete (fails on main before this commit: the new run left a
+    manifest behind, and the resume marked the finished run incomplete)."""
+    monkeypatch.chdir(tmp_path)
+    cli = CliRunner()
+    res = cli.invoke(app, ["run", "-s", "lead", "--limit", "2", "--out", "done", "--no-cache"])
+    assert res.exit_code == 0, res.output
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "cache.sqlite").write_text("not a database at all\n" * 100)
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "bad"))
+    res = cli.invoke(app, ["run", "-s", "lead", "--limit", "2", "--out", "new"])
+    assert res.exit_code == 2 and "bad/cache.sqlite" in res.output and "--no-cache" in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "new").exists()
+    res = cli.invoke(app, ["run", "--resume", "done"])
+    assert res.exit_code == 2 and "bad/cache.sqlite" in res.output, res.output
+    assert json.loads((tmp_path / "done" / "manifest.json").read_text())["complete"] is True
+
+
+def test_a_cache_damaged_past_its_header_is_one_line_not_a_database_error(tmp_path, monkeypatch):
+    """SQLite opens a file whose later pages are damaged and fails on the first query: every
+    command using the cache says which file and what to do (fails on main before this commit:
+    'DatabaseError: database disk image is malformed', no file named)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    cli = CliRunner()
+    assert cli.invoke(app, ["run", "-s", "lead", "-s", "textrank", "--limit", "12", "--out", "r1"]).exit_code == 0
+    path = tmp_path / "cache" / "cache.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    assert size > 4 * 4096
+    with path.open("r+b") as f:  # keep the header and the schema page, damage the rest
+        f.seek(2 * 4096)
+        f.write(b"\x5a" * (size - 2 * 4096))
+    for args in (["run", "-s", "lead", "--limit", "3", "--out", "r2"], ["cache", "stats"]):
+        res = cli.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert f"cannot use the cache {path}" in res.output and "--no-cache" in res.output, res.output
+        assert "Traceback" not in res.output and "DatabaseError" not in res.output

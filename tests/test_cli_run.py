@@ -92,6 +92,10 @@ def test_options_limit_systems_metrics_json(tmp_path):
     (["--gold", "missing.jsonl"], "missing.jsonl: no such file"),
     (["--limit", "0"], "--limit must be at least 1"),
     (["-s", "lead", "-s", "lead"], "given twice"),
+    # an option given twice was last-wins, silently (fails on main before this commit)
+    (["-s", "lead:k=1,k=2"], "system 'lead:k=1,k=2': option 'k' given twice"),
+    (["--metrics", "rouge1:use_stemmer=false,rouge2:use_stemmer=true"],
+     "metric 'rouge': option 'use_stemmer' given twice with different values ('false', 'true')"),
 ])
 def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
     res = runner.invoke(app, ["run", "--out", str(tmp_path / "r"), "--no-cache", *args])

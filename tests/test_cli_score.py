@@ -69,6 +69,9 @@ def test_bad_predictions_are_located(tmp_path):
         ([{"gold_id": "g1", "summary": "x"}], ["line 1", "field 'system'", "missing"]),
         ([{"gold_id": "g1", "system": "a", "summary": "x"}, {"gold_id": "g1", "system": "a", "summary": "y"}],
          ["line 2", "second prediction"]),
+        # a system named "" became a nameless column and an empty CSV cell (fails on main before this commit)
+        ([{"gold_id": "g1", "system": "a", "summary": "x"}, {"gold_id": "g2", "system": " ", "summary": "y"}],
+         ["line 2", "field 'system'", "empty"]),
     ]
     for rows, fragments in cases:
         preds = write(tmp_path / "p.jsonl", rows)
@@ -76,3 +79,4 @@ def test_bad_predictions_are_located(tmp_path):
         assert res.exit_code == 2, res.output
         for f in fragments:
             assert f in res.output, (f, res.output)
+        assert not (tmp_path / "r").exists()

@@ -134,3 +134,19 @@ def test_cli_writes_both_and_refuses_a_single_run(small, tmp_path):
     res = invoke("compare", base.path, new.path, "--json", "--markdown", tmp_path / "j.md")
     assert res.exit_code == 0 and json.loads(res.stdout)["kind"] == "runs" and (tmp_path / "j.md").is_file()
     assert XSS_SYSTEM in json.loads(res.stdout)["pairs"][1]["system_a"]
+
+
+def test_a_metric_scored_in_both_runs_is_compared_even_when_no_item_had_a_detail():
+    """quotes scored over summaries that quote nobody keeps no detail row; the diff must not
+    say the metric "was not scored in both runs" (fails on main before this fix)."""
+    from evalkit.api import score
+    from evalkit.gold import SHIPPED_GOLD, load_gold
+
+    items = load_gold(SHIPPED_GOLD).items[:3]
+    rows = [{"gold_id": it.id, "system": "s", "summary": it.article.split(". ")[0] + "."} for it in items]
+    base = score(SHIPPED_GOLD, rows, "rouge,quotes,numbers")
+    new = score(SHIPPED_GOLD, [dict(r, summary=r["summary"] + " More.") for r in rows], "rouge,quotes")
+    assert not any(d.metric == "quotes" for d in [*base.details, *new.details])
+    notes = diff_runs(base, new, base.compare(new)).notes
+    assert not any("quotation verdicts" in n for n in notes)
+    assert any("figures not compared" in n for n in notes)  # numbers: scored in BASE only

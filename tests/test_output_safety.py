@@ -146,3 +146,30 @@ def test_gold_and_cache_commands_print_names_as_text(tmp_path):
     assert res.exit_code == 0 and "news[bold]v1[red] (44 items)" in res.stdout
     res = invoke("cache", "stats", "--dir", tmp_path / "c[red]d")
     assert res.exit_code == 0 and "c[red]d" in " ".join(res.stdout.split())
+
+
+def test_an_output_path_naming_a_file_of_a_run_is_refused_and_the_run_kept(tmp_path):
+    """`--markdown RUN/predictions.jsonl` (a slip of the tab key) wrote the report over the run's
+    journal, its only copy of what the models wrote (fails on main before this commit: exit 0
+    for compare/gate/baseline, and the file replaced)."""
+    base = make_run(tmp_path / "base", {"a": {"rouge1": [0.5, 0.6, 0.7]}, "b": {"rouge1": [0.4, 0.5, 0.6]}})
+    new = make_run(tmp_path / "new", {"a": {"rouge1": [0.5, 0.6, 0.8]}, "b": {"rouge1": [0.4, 0.5, 0.6]}})
+    rules = tmp_path / "evalkit.toml"
+    rules.write_text('[[gate.rule]]\nmetric = "rouge1"\nmin = 0.1\n')
+    before = {p.name: p.read_bytes() for p in base.path.iterdir()}
+    cases = [
+        ("report", base.path, "--markdown", base.path / "predictions.jsonl"),
+        ("report", base.path, "--html", base.path / "summary.json"),
+        ("compare", base.path, new.path, "--html", base.path / "manifest.json"),
+        ("compare", base.path, new.path, "--markdown", base.path / "scores.csv"),
+        ("gate", base.path, "--config", rules, "--junit", base.path / "scores.parquet"),
+        ("gate", base.path, "--config", rules, "--markdown", base.path / "details.jsonl"),
+        ("baseline", base.path, "--to", base.path / "comparisons.json"),
+    ]
+    for args in cases:
+        res = invoke(*args)
+        assert res.exit_code == 2, (args, res.output)
+        assert f"would replace the {Path(args[-1]).name} of run directory" in " ".join(res.output.split())
+    assert {p.name: p.read_bytes() for p in base.path.iterdir()} == before
+    res = invoke("report", base.path, "--markdown", base.path / "report.md")  # its own report: re-rendered
+    assert res.exit_code == 0, res.output

@@ -88,3 +88,24 @@ def test_ad_hoc_module_class_reference(plugin_site, tmp_path):
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
     assert [r["summary"] for r in rows] == ["Story 0. The council", "Story 1. The council"]
+
+
+def test_editing_a_plugin_backend_misses_the_cache_and_refuses_resume(tmp_path):
+    """The plug-in's code decides its summaries, as a command backend's script does: after an
+    edit the cached summaries are not served and --resume names the change (fails on main before
+    this commit: the old summaries came back from the cache, cached: true)."""
+    mod = tmp_path / "mods"
+    mod.mkdir()
+    code = textwrap.dedent(PLUGIN).replace('"headline"', '"adhoc"')
+    (mod / "my_summarizer.py").write_text(code)
+    gold = write_gold_jsonl(tmp_path / "gold.jsonl", make_gold(2))
+    args = ["run", "--gold", str(gold), "-s", "mine=my_summarizer:Headline:words=2", "--metrics", "rouge1", "--quiet"]
+    assert evalkit([*args, "--out", "a"], tmp_path, mod).returncode == 0
+    (mod / "my_summarizer.py").write_text(code.replace('f"{item.title}. "', 'f"{item.title}! "'))
+    res = evalkit([*args, "--out", "b"], tmp_path, mod)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in (tmp_path / "b" / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["summary"], r["cached"]) for r in rows] == [("Story 0! The council", False),
+                                                           ("Story 1! The council", False)]
+    res = evalkit(["run", "--resume", "a"], tmp_path, mod)
+    assert res.returncode == 2 and "system 'mine' changed since run a started (plugin_source_sha256)" in res.stderr

@@ -221,3 +221,35 @@ def test_cache_stats_report_both_tables_and_clear_one_or_both(setup):
 def test_batch_dependent_metrics_are_not_cached():
     assert not build_metric("bertscore", {"idf": True}).cacheable()
     assert build_metric("bertscore").cacheable() and build_metric("quotes").cacheable()
+
+
+def test_a_metric_whose_source_file_is_unknown_is_computed_not_cached(tmp_path):
+    """A Metric defined in ``python -c``, a REPL or a notebook cell has no source file to put in
+    its key: evaluate(cache=...) computes it every time instead of raising OSError('source code
+    not available') (fails on main before this commit)."""
+    import evalkit
+    from evalkit.metrics.base import ItemScore, Metric
+    from evalkit.score_cache import ScoreCache
+
+    calls: list[int] = []
+
+    class Length(Metric):
+        name = "length_here"
+        reads = ("summary",)
+
+        def outputs(self):
+            return ["chars"]
+
+        def compute(self, pairs, context):
+            calls.append(len(pairs))
+            return [ItemScore(values={"chars": float(len(p.summary))}) for p in pairs]
+
+    Length.__module__ = "typed_at_the_prompt"  # no such module: as a class made at a REPL prompt
+    for _ in range(2):
+        run = evalkit.evaluate(None, {"lead": "lead"}, metrics=[Length(), "rouge1"], limit=3, cache=tmp_path)
+        assert run.summary.systems["lead"].metrics["chars"].n == 3
+    assert calls == [3, 3]
+    cache = ScoreCache(tmp_path / "cache.sqlite")
+    families = {m for (m,) in cache.conn.execute("SELECT DISTINCT metric FROM scores")}
+    cache.close()
+    assert families == {"rouge"}  # the metrics whose code is known are cached as before

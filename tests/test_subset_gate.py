@@ -89,3 +89,29 @@ def test_a_part_of_another_gold_set_is_still_refused(folder):
     assert code == 2 and "gold sets differ" in output
     code, output = evalkit("compare", "full", "other")
     assert code == 2 and "refusing to compare: gold sets differ" in output
+
+
+def test_a_part_sharing_no_item_with_a_partial_baseline_is_refused_not_passed(folder):
+    """Two seeded samples with no item in common: every drop check would be n/a and the gate
+    passed having checked nothing (fails on main before this commit: exit 0, "gate passed")."""
+    code, output = evalkit("run", "--quiet", "--no-cache", "--sample", "3", "--seed", "0", "--out", "part-a")
+    assert code == 0, output
+    ids_a = set(json.loads((folder / "part-a" / "manifest.json").read_text())["selection"]["item_ids"])
+    seed = next(s for s in range(1, 50) if not ids_a & set(_sample_ids(3, s)))
+    code, output = evalkit("run", "--quiet", "--no-cache", "--sample", "3", "--seed", str(seed), "--out", "part-b")
+    assert code == 0, output
+    code, output = evalkit("baseline", "part-a", "--to", "part-a.json")
+    assert code == 0, output
+    code, output = evalkit("gate", "part-b", "--baseline", "part-a.json")
+    flat = " ".join(output.split())
+    assert code == 2 and "cannot compare with the baseline" in flat and "compared on the 0 items both hold" in flat, output
+    assert "gate passed" not in output
+
+
+def _sample_ids(n: int, seed: int) -> list[str]:
+    from evalkit.gold import load_gold
+    from evalkit.subset import select
+
+    _, selection = select(load_gold(ROOT / "evalkit" / "data" / "gold" / "news-v1.jsonl"), sample=n, seed=seed)
+    assert selection is not None
+    return list(selection.item_ids)

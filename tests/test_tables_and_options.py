@@ -152,3 +152,21 @@ def test_score_takes_quiet_and_prints_no_progress_when_not_a_terminal(tmp_path):
                      "--out", tmp_path / f"r{len(extra)}", *extra)
         assert res.exit_code == 0, res.output
         assert "scoring" not in res.output.split("┏", 1)[0]  # no progress line in a pipe
+
+
+def test_cache_clear_of_an_unknown_metric_is_an_error(tmp_path, monkeypatch):
+    """As for --backend: a misspelt metric family would clear nothing and say "deleted 0"
+    (fails on main before this commit: exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", "-s", "lead", "--limit", "2", "--quiet", "--out", "r", "--metrics", "rouge").exit_code == 0
+    res = invoke("cache", "clear", "--metric", "rouj")
+    assert res.exit_code == 2 and "unknown metric 'rouj' (did you mean 'rouge'?)" in res.output, res.output
+    assert "holds scores of: rouge" in " ".join(res.output.split())
+    res = invoke("cache", "clear", "--only", "scores", "--metric", "rouge1")  # an output, not a family
+    assert res.exit_code == 2 and "did you mean 'rouge'?" in res.output
+    res = invoke("cache", "clear", "--metric", "quotes")  # installed, nothing cached: nothing to do
+    assert res.exit_code == 0 and "deleted 0" in res.output
+    res = invoke("cache", "clear", "--metric", "mypkg.metrics:Mine")  # a plug-in family
+    assert res.exit_code == 0 and "deleted 0" in res.output
+    res = invoke("cache", "clear", "--metric", "rouge")
+    assert res.exit_code == 0 and "deleted 2 cached scores" in res.output

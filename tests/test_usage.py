@@ -174,6 +174,13 @@ def test_prices_table_errors_name_the_file_and_key(tmp_path):
     path.write_text('[prices]\n"gpt-4o-mini" = {input = -1, output = 0.6}\n')
     res = invoke("run", "--config", path, "-s", "lead", "--limit", "2", "--out", tmp_path / "r")
     assert res.exit_code == 2 and "prices.gpt-4o-mini.input" in res.output
+    # an infinite price made cost_usd Infinity, which summary.json wrote as invalid JSON
+    # (fails on main before this commit: accepted)
+    for value in ("inf", "nan"):
+        path.write_text(f'[prices]\n"gpt-4o-mini" = {{input = 0.15, output = {value}}}\n')
+        res = invoke("run", "--config", path, "-s", "lead", "--limit", "2", "--out", tmp_path / "r")
+        assert res.exit_code == 2 and "prices.gpt-4o-mini.output" in res.output and "finite" in res.output, res.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_summary_written_before_usage_still_reads():
@@ -182,3 +189,41 @@ def test_summary_written_before_usage_still_reads():
     assert summary.systems["a"].usage is None and summary.prices == {} and summary.warnings is None
     add_usage(summary, [], [], {})
     assert summary.systems["a"].usage is not None and summary.systems["a"].usage.rows == 0
+
+
+def test_usage_rules_on_a_system_whose_every_row_failed_say_so():
+    """Not applicable, for the right reason: the openai backend reports tokens, but no row
+    returned (fails on main before this commit: "its backend reports no token usage")."""
+    from evalkit.gate_checks import usage_check
+    from evalkit.records import SystemSummary
+
+    spec = SystemSpec(name="s", backend="openai", options={"model": "m"})
+    failed = [Prediction(gold_id=str(i), system="s", error="connection error") for i in range(3)]
+    usage, _ = system_usage(failed, spec, {"m": Price(input=1.0, output=1.0)})
+    summary = SystemSummary(items=3, ok=0, failed=3, usage=usage)
+    for metric in ("latency_p95", "cost_usd", "total_tokens"):
+        check = usage_check(1, f"{metric} <= 1", metric, "max", 1.0, "s", summary)
+        assert check.status == "n/a" and check.observed is None
+        assert check.message == f"s: {metric} unknown: no row returned a summary (every row failed: see the errors rule)"
+
+
+def test_rows_without_token_counts_beside_rows_with_them_leave_the_cost_unknown(tmp_path):
+    """A row cached by an evalkit that kept no usage (or a reply without ``usage``) beside rows
+    with it: the sum is a lower bound, so the cost is unknown and a cost cap fails rather than
+    passing on part of the bill (fails on main before this commit: the cost of the rows that
+    had counts, and the cap passed)."""
+    from evalkit.gate_checks import usage_check
+    from evalkit.records import SystemSummary
+    from evalkit.usage import fmt_cost
+
+    spec = SystemSpec(name="s", backend="openai", options={"model": "m"})
+    rows = [Prediction(gold_id=str(i), system="s", summary="x", latency_s=0.1,
+                       usage=Usage(prompt_tokens=1000, completion_tokens=100)) for i in range(3)]
+    rows.append(Prediction(gold_id="3", system="s", summary="x", latency_s=0.1, cached=True))
+    prices = {"m": Price(input=1.0, output=1.0)}
+    usage, _ = system_usage(rows, spec, prices)
+    assert usage.cost_usd is None and usage.prompt_tokens == 3000 and usage.rows_with_usage == 3
+    assert fmt_cost(usage) == "unknown: 1 rows without token counts"
+    check = usage_check(1, "cost_usd <= 1", "cost_usd", "max", 1.0, "s", SystemSummary(items=4, ok=4, failed=0, usage=usage))
+    assert check.status == "fail" and "1 of its 4 rows that returned a summary have no token counts" in check.message
+    assert system_usage(rows[:3], spec, prices)[0].cost_usd == pytest.approx(3 * 1100 / 1e6)  # all counted: a cost

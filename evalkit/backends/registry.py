@@ -90,6 +90,8 @@ def parse_system(text: str, named: Mapping[str, SystemSpec] | None = None) -> Sy
             if "=" not in pair:
                 raise UsageError(f"system {text!r}: option {pair!r} is not key=value")
             k, _, v = pair.partition("=")
+            if k.strip() in options:
+                raise UsageError(f"system {text!r}: option {k.strip()!r} given twice")
             options[k.strip()] = v.strip()
     return typed(SystemSpec(name=name or text, backend=backend, options=options))
 

@@ -70,6 +70,7 @@ def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None 
     items = [t.strip() for t in _ITEM_SPLIT.split(text) if t.strip()]
     refs = [f for f in configured if is_object_ref(f)] + [split_ref(t)[0] for t in items if is_object_ref(split_ref(t)[0])]
     requests: dict[str, MetricRequest] = {}
+    given_by_family: dict[str, dict[str, str]] = {}  # options given on the command line, by family
     for raw in items:
         head, opts_text = split_ref(raw)
         if head in families or is_object_ref(head):
@@ -77,11 +78,20 @@ def parse_metrics(text: str, configured: Mapping[str, Mapping[str, Any]] | None 
         else:
             family, only = _family_of_output(head, [*families, *dict.fromkeys(refs)]), (head,)
         options: dict[str, Any] = dict(configured.get(family, {}))
+        given: dict[str, str] = {}
         for pair in [p for p in opts_text.split(",") if p.strip()]:
             if "=" not in pair:
                 raise UsageError(f"metric option {pair!r} in {raw!r} is not key=value")
             k, _, v = pair.partition("=")
-            options[k.strip()] = v.strip()
+            if k.strip() in given:
+                raise UsageError(f"metric {raw!r}: option {k.strip()!r} given twice")
+            given[k.strip()] = options[k.strip()] = v.strip()
+        earlier = given_by_family.setdefault(family, {})
+        clash = next((k for k, v in given.items() if k in earlier and earlier[k] != v), None)
+        if clash is not None:
+            raise UsageError(f"metric {family!r}: option {clash!r} given twice with different values "
+                             f"({earlier[clash]!r}, {given[clash]!r}); one metric family has one configuration")
+        earlier.update(given)
         prev = requests.get(family)
         if prev is not None:
             merged_only = None if prev.only is None or only is None else tuple(dict.fromkeys(prev.only + only))

@@ -21,6 +21,11 @@ def write_gate_files(report: GateReport, *, junit: Optional[Path] = None, markdo
     appended to ``$GITHUB_STEP_SUMMARY`` when that is set)."""
     from evalkit.report.junit import write_gate_junit
     from evalkit.report.markdown import write_gate_markdown
+    from evalkit.rundir import refuse_run_record
+
+    for path, what in ((junit, "--junit"), (markdown, "--markdown")):
+        if path is not None:
+            refuse_run_record(path, what)
 
     written = []
     if junit is not None:
@@ -38,7 +43,11 @@ def write_diff_files(base: Run, new: Run, comparison: Comparison, *, html: Optio
     from evalkit.progress import Steps
     from evalkit.report.diff_html import render_diff_html
     from evalkit.report.diff_markdown import render_diff_markdown
+    from evalkit.rundir import refuse_run_record
 
+    for out, what in ((html, "--html"), (markdown, "--markdown")):
+        if out is not None:
+            refuse_run_record(out, what)
     written: list[Path] = []
     with Steps("diff report", enabled=progress, total=1 + (html is not None) + (markdown is not None)) as steps:
         with steps.step("pairing the items of the two runs"):
@@ -61,10 +70,13 @@ def rerender_run(run: Run, *, markdown: Optional[Path] = None, html: Optional[Pa
     with another ``min_items`` (a note says which), then re-render report.md and report.html
     (default: into the run directory)."""
     from evalkit.comparisons import comparisons_path, load_comparisons
-    from evalkit.rundir import RunDir
+    from evalkit.rundir import RunDir, refuse_run_record
 
     if run.path is None:
         raise ValueError("rerender_run renders a run directory; use run.to_markdown() / run.to_html()")
+    for out, what in ((markdown, "--markdown"), (html, "--html")):
+        if out is not None:
+            refuse_run_record(out, what)
     rundir = RunDir(run.path)
     comparisons, note = load_comparisons(rundir, run.summary, min_items=min_items, store=True)
     fresh = run.with_comparisons(comparisons)
