@@ -80,6 +80,22 @@ def test_escaping_of_names_and_notes(tmp_path):
     assert esc("x\ny*z") == "x y\\*z"
 
 
+def test_reports_posted_to_pull_requests_mention_and_link_nobody(tmp_path):
+    """report.md and the gate summary go to PR comments and step summaries: a model's error text
+    or a system's name must not ping @people, link #issues or autolink URLs."""
+    hostile = "ask @octocat about #12 at https://evil.example or www.evil.example"
+    run = make_run(tmp_path / "r", {"@team": {"rouge1": noisy(0.3, 12, 1)}, "c": {"rouge1": noisy(0.3, 12, 2)}},
+                   failed={"c": [0]}, errors={"c": hostile})
+    gate = evaluate_gate(parse_gate({"rule": [{"metric": "rouge1", "min": 0.1}, {"metric": "errors", "max": 0}]}),
+                         run.read_manifest(), run.read_summary(), run.read_scores(), n_resamples=199)
+    for text in (render_run(load_run(run.path)), render_gate(gate)):
+        assert "@\u200bteam" in text
+        for raw in ("@team", "@octocat", "#12", "https://", "www.evil"):
+            assert raw not in text, raw
+    report = render_run(load_run(run.path))
+    assert "@\u200boctocat about #\u200b12 at https\u200b://evil.example or www\u200b.evil.example" in report
+
+
 def test_gate_markdown_names_failed_rules_with_numbers(tmp_path, monkeypatch):
     run = make_run(tmp_path / "r", {"lead": {"rougeLsum": [0.2, 0.3, 0.25, 0.25], "quote_fidelity": [1.0, 0.5, np.nan, 1.0]},
                                     "llm": {"rougeLsum": [0.4, 0.5, 0.45, 0.45], "quote_fidelity": [1.0] * 4}},

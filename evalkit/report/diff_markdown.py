@@ -3,19 +3,18 @@ characters; we stay under ``MAX_BYTES``): the per-metric changes with CI and p, 
 list of the worst items (what got worse, in words), then the word diffs of those items in
 collapsed ``<details>`` blocks, as many as fit, with a note saying how many were left out.
 
-Everything from a model or a gold file is escaped (``esc``) and cannot mention anyone or
-link anywhere: ``@name``, ``#123`` and bare URLs get a zero-width space so GitHub does not
-turn them into mentions, issue links or links. No statistics are computed here.
+Everything from a model or a gold file is escaped (``esc``, as in every Markdown report) and
+cannot mention anyone or link anywhere: ``@name``, ``#123`` and bare URLs get a zero-width
+space so GitHub does not turn them into mentions, issue links or links. No statistics are computed here.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Optional
 
-from evalkit.report.markdown import esc
+from evalkit.report.markdown import esc, unlinked
 from evalkit.report.textsafe import visible_controls
 from evalkit.stats import fmt_num, fmt_p
 
@@ -26,19 +25,12 @@ if TYPE_CHECKING:
 MAX_BYTES = 60_000
 #: items listed in the summary of the worst items
 TOP = 10
-_ZWSP = "\u200b"
-_LINKY = re.compile(r"(?i)(@|#(?=\d)|\b(?:https?|ftp|file)(?=:)|\bwww(?=\.))")
 _VERDICT = {"verbatim": "verbatim", "altered": "altered", "not_found": "not found", None: "(not in BASE)"}
-
-
-def quiet(text: object) -> str:
-    """``esc`` plus no mention, issue reference or autolink (a zero-width space after ``@``, ``#``, ``http``...)."""
-    return _LINKY.sub(lambda m: m.group(0) + _ZWSP, esc(text))
 
 
 def quiet_html(text: object) -> str:
     """For the raw HTML of a ``<summary>`` line (Markdown escapes do not apply there): HTML-escaped, no autolink."""
-    return _LINKY.sub(lambda m: m.group(0) + _ZWSP, html.escape(" ".join(visible_controls(text).split())))
+    return unlinked(html.escape(" ".join(visible_controls(text).split())))
 
 
 def _signed(x: Optional[float]) -> str:
@@ -46,7 +38,7 @@ def _signed(x: Optional[float]) -> str:
 
 
 def changes_text(deltas: Sequence[MetricDelta], item: Optional[ItemDiff] = None, *, limit: int = 3,
-                 text: Callable[[object], str] = quiet) -> str:
+                 text: Callable[[object], str] = esc) -> str:
     """What got worse, in words: the metrics that dropped, then each new faithfulness problem.
     ``text`` makes user text safe for the output (default: Markdown; ``str`` for a template that escapes)."""
     parts = [f"{text(d.metric)} {_signed(d.delta)}" for d in sorted(
@@ -74,12 +66,12 @@ def _words(item: ItemDiff) -> str:
     out = []
     for op in item.words:
         if op.op == "equal":
-            out.append(quiet(op.b))
+            out.append(esc(op.b))
             continue
         for text, mark in ((op.a, "~~"), (op.b, "**")):
             core = text.strip()
             if core:
-                out.append(f"{mark}{quiet(core)}{mark}" + (" " if text[-1:].isspace() else ""))
+                out.append(f"{mark}{esc(core)}{mark}" + (" " if text[-1:].isspace() else ""))
     return "".join(out).strip()
 
 
@@ -93,7 +85,7 @@ def _metrics_table(diff: RunDiff) -> list[str]:
                     "no_difference": "n.s.", "too_few_items": "too few items", "no_items": "no items"}[m.outcome]
             ci = f" [{_signed(m.ci_low)}, {_signed(m.ci_high)}]" if m.ci_low is not None else ""
             wtl = f"{m.wins}/{m.ties}/{m.losses}" if m.wins is not None else "—"
-            rows.append(f"| {quiet(label)} | {quiet(m.metric)} | {fmt_num(m.mean_a, digits=3)} | "
+            rows.append(f"| {esc(label)} | {esc(m.metric)} | {fmt_num(m.mean_a, digits=3)} | "
                         f"{fmt_num(m.mean_b, digits=3)} | {_signed(m.delta)}{ci} | {fmt_p(m.p_adjusted)} | {wtl} | "
                         f"{m.n} | {mark} |")
     head = ["| system | metric | BASE | NEW | Δ NEW−BASE [CI] | p | W/T/L | n | |",
@@ -108,21 +100,21 @@ def render_diff_markdown(diff: RunDiff, *, max_bytes: int = MAX_BYTES, html_hint
     """The diff as Markdown of at most ``max_bytes`` (UTF-8). ``html_hint``: where the full HTML
     diff is, named (as text, not a link) when items had to be left out."""
     lines = [f"## evalkit diff · BASE `{esc(diff.run_a)}` → NEW `{esc(diff.run_b)}`", ""]
-    lines.append(f"Gold set **{quiet(diff.gold.name)}** ({diff.gold.items} items, `{diff.gold.hash[:19]}…`) · "
+    lines.append(f"Gold set **{esc(diff.gold.name)}** ({diff.gold.items} items, `{diff.gold.hash[:19]}…`) · "
                  f"BASE made {esc(diff.created_a)} · NEW made {esc(diff.created_b)}")
     if diff.comparison.scope:
-        lines += ["", f"**Part of the gold set:** {quiet(diff.comparison.scope)}."]
+        lines += ["", f"**Part of the gold set:** {esc(diff.comparison.scope)}."]
     lines += ["", "### Metrics", ""] + _metrics_table(diff)
     lines += ["", "### Worst items", ""]
-    lines += [" · ".join(f"**{quiet(s.label)}**: {s.counts['worse']} of {len(s.items)} items worse, "
+    lines += [" · ".join(f"**{esc(s.label)}**: {s.counts['worse']} of {len(s.items)} items worse, "
                          f"{s.counts['better']} better, {s.counts['same']} the same" for s in diff.systems), ""]
     worst = worst_items(diff.systems)
     if not worst:
         lines.append("No item got worse.")
     for n, (system, item) in enumerate(worst[:TOP], 1):
-        lines.append(f"{n}. **{quiet(system.label)}** · `{esc(item.gold_id)}` {quiet(_short(item.title, 80))} — "
+        lines.append(f"{n}. **{esc(system.label)}** · `{esc(item.gold_id)}` {esc(_short(item.title, 80))} — "
                      f"severity {item.severity:+.3f}: {changes_text(item.deltas, item)}")
-    lines += [f"- {quiet(n)}" for n in diff.notes]
+    lines += [f"- {esc(n)}" for n in diff.notes]
     lines += ["", "Severity: the sum of the item's metric changes in the better direction, minus 1 per new "
                   "faithfulness problem (a quote no longer verbatim, a figure newly unsupported, a key point newly missed)."]
     text = "\n".join(lines) + "\n"
@@ -151,16 +143,16 @@ def _detail_block(n: int, system: SystemDiff, item: ItemDiff) -> list[str]:
     body = [f"<details><summary>{head}</summary>", ""]
     if item.status == "failed_new":
         body += [f"NEW failed: `{esc(_short(item.error_b or '', 300))}`", ""]
-        body += [f"BASE: {quiet(item.summary_a)}", ""]
+        body += [f"BASE: {esc(item.summary_a)}", ""]
     else:
         body += [_words(item) or "_(no words)_", ""]
         for q in item.quotes:
-            what = f"- quote “{quiet(q.text_b)}”: {_VERDICT.get(q.verdict_a, q.verdict_a)} → {_VERDICT.get(q.verdict_b, q.verdict_b)}"
+            what = f"- quote “{esc(q.text_b)}”: {_VERDICT.get(q.verdict_a, q.verdict_a)} → {_VERDICT.get(q.verdict_b, q.verdict_b)}"
             if q.closest:
-                what += f"; closest in the article: “{quiet(_short(q.closest, 200))}”"
+                what += f"; closest in the article: “{esc(_short(q.closest, 200))}”"
             body.append(what)
-        body += [f"- figure {quiet(f.text)}: not in the article" for f in item.figures]
-        body += [f"- key point no longer covered: “{quiet(k.key_point)}”" for k in item.key_points]
+        body += [f"- figure {esc(f.text)}: not in the article" for f in item.figures]
+        body += [f"- key point no longer covered: “{esc(k.key_point)}”" for k in item.key_points]
         if item.quotes or item.figures or item.key_points:
             body.append("")
     return body + ["</details>", ""]
@@ -189,7 +181,7 @@ def render_regressions(regressions: Sequence[ScoreRegression], *, baseline_run: 
         return []
     lines = ["### Top regressions against the baseline", ""]
     for n, r in enumerate(regressions, 1):
-        lines.append(f"{n}. **{quiet(r.system)}** · `{esc(r.gold_id)}` {quiet(_short(r.title, 80))} — "
+        lines.append(f"{n}. **{esc(r.system)}** · `{esc(r.gold_id)}` {esc(_short(r.title, 80))} — "
                      f"{changes_text(r.deltas, limit=4)}")
     run = f"`{esc(baseline_run)}`" if baseline_run else "the baseline's run"
     lines += ["", f"The baseline file holds per-item scores only, so this lists score drops; for the summaries side "

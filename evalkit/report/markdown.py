@@ -34,9 +34,23 @@ MAX_PAIRWISE_SYSTEMS = 6
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
+#: a zero-width space after the lead of ``@name``, ``#123`` and URLs keeps GitHub from turning
+#: them into mentions, issue references and links
+_ZWSP = "\u200b"
+_LINKY = re.compile(r"(?i)(@|#(?=\d)|\b(?:https?|ftp|file)(?=:)|\bwww(?=\.))")
+
+
+def unlinked(text: str) -> str:
+    """``text`` with no mention, issue reference or autolink left in it (see ``_ZWSP``)."""
+    return _LINKY.sub(lambda m: m.group(0) + _ZWSP, text)
+
+
 def esc(text: object) -> str:
-    """Escape Markdown/HTML metacharacters, control characters and newlines for a table cell or inline text."""
-    return _MD_SPECIAL.sub(r"\\\1", visible_controls(text)).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    """Escape Markdown/HTML metacharacters, control characters and newlines for a table cell or
+    inline text, and leave no mention, issue reference or autolink (``unlinked``): these reports
+    are posted to pull requests and step summaries, where a model's output must not ping anyone."""
+    return unlinked(_MD_SPECIAL.sub(r"\\\1", visible_controls(text)).replace("\r", " ").replace("\n", " ")
+                    .replace("\t", " "))
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
