@@ -32,7 +32,7 @@ from typing import Any, Literal, Optional
 from evalkit.errors import InputError, UsageError
 from evalkit.metrics import MetricRequest, Pair, ScoringContext, metric_class, parse_metrics
 from evalkit.progress import Steps
-from evalkit.scoring import build_scorers, score_pairs
+from evalkit.scoring import Scorer, build_scorers, score_pairs
 
 Level = Literal["summary", "system"]
 COEFFICIENTS = ("spearman", "kendall", "pearson")
@@ -229,6 +229,21 @@ def _system_cell(rows: Sequence[MetaRow], xs: list[float], ys: list[float], metr
     return Cell(metric, col, *_coefficients(x, y), n=len(x))
 
 
+#: what a row gives each Pair field a metric may read besides the summary (its name in the file)
+_ROW_FIELDS = {"references": "references", "source": "source", "key_points": "key_points"}
+
+
+def _check_inputs(path: str | Path, rows: Sequence[MetaRow], scorers: Sequence[Scorer]) -> None:
+    """A metric with nothing to compare a summary against in any row is an input error naming
+    what it reads, not a column of n/a correlations ("constant metric")."""
+    for scorer in scorers:
+        fields = [f for f in scorer.metric.reads if f in _ROW_FIELDS]
+        if fields and not any(getattr(r, f) for r in rows for f in fields):
+            wanted = " or ".join(f"'{_ROW_FIELDS[f]}'" for f in fields)
+            raise InputError(f"metric {scorer.metric.family!r} reads {wanted}, but no row has any", path=str(path),
+                             field=_ROW_FIELDS[fields[0]])
+
+
 def run_meta_eval(path: str | Path, *, human: Sequence[str], metrics: str = "rouge", level: Level = "summary",
                   aggregate: str = "mean", progress: bool = False) -> MetaEvalResult:
     """Score every row with the chosen metrics and correlate each output with each human column
@@ -243,6 +258,7 @@ def run_meta_eval(path: str | Path, *, human: Sequence[str], metrics: str = "rou
     requests = with_aggregate(parse_metrics(metrics), aggregate)
     rows = load_rows(path, human)
     scorers = build_scorers(requests)
+    _check_inputs(path, rows, scorers)
     context = ScoringContext()
     with Steps(f"meta-eval: scoring {len(rows)} summaries", enabled=progress) as steps:
         result = score_pairs(to_pairs(rows), scorers, context, on_metric=steps.on_metric)

@@ -174,3 +174,18 @@ def test_usage_errors(tmp_path):
     assert res.exit_code == 2 and "unknown metric 'nosuchmetric'" in res.output
     res = invoke(str(data), "--human", "h", "--level", "corpus")
     assert res.exit_code == 2
+
+
+def test_a_metric_with_nothing_to_compare_against_is_an_input_error(tmp_path):
+    """Rows with a source but no references: ROUGE has nothing to compare with in any row. That is
+    said as such (was: a table of n/a 'constant metric' cells); quotes, which read the source, run."""
+    data = tmp_path / "src_only.jsonl"
+    rows = [{"doc_id": f"d{i}", "system_id": s, "summary": f"The council said {i + j} things.", "references": [],
+             "source": f"The council said {i + j} things on Monday.", "h": float(i + j)}
+            for i in range(4) for j, s in enumerate(("a", "b"))]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = invoke(str(data), "--human", "h", "--metrics", "rouge1")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert f"{data}, field 'references': metric 'rouge' reads 'references', but no row has any" in " ".join(res.output.split())
+    res = invoke(str(data), "--human", "h", "--metrics", "numbers", "--json")
+    assert res.exit_code == 0, res.output
