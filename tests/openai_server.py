@@ -74,7 +74,8 @@ class FakeOpenAI:
 
     def start(self, port: int = 0) -> FakeOpenAI:
         self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
         self._server = self._call(asyncio.start_server(self._serve, "127.0.0.1", port))
         self._port = self._server.sockets[0].getsockname()[1]
         return self
@@ -96,6 +97,10 @@ class FakeOpenAI:
 
         self._call(shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._loop.is_running():
+            self._loop.close()  # its self-pipe sockets too (else a ResourceWarning in a later test)
+        self._loop = None
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
