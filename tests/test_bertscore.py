@@ -17,7 +17,8 @@ from tiny_bert import build_tiny_bert, summeval_rows
 from evalkit.errors import UsageError
 from evalkit.metrics import Pair, ScoringContext, build_metric
 from evalkit.metrics.bertscore import BertScore
-from evalkit.metrics.embeddings import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, TextEncoder, resolve_model, verify_sha256
+from evalkit.metrics.embeddings import TextEncoder
+from evalkit.metrics.encoder_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, resolve_model, verify_sha256
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -280,9 +281,9 @@ def test_texts_are_batched_by_wordpiece_length_within_a_token_budget(tiny, monke
 
 def test_half_precision_is_refused_on_a_cpu_without_native_support(tiny, monkeypatch):
     from evalkit.errors import UsageError
-    from evalkit.metrics import embeddings
+    from evalkit.metrics import encoder_model
 
-    monkeypatch.setattr(embeddings, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(encoder_model, "_cpu_flags", lambda: {"avx2", "fma"})
     for dtype in ("bfloat16", "float16"):
         with pytest.raises(UsageError, match=f"dtype={dtype} on this CPU"):
             build_metric("bertscore", {"model": str(tiny), "dtype": dtype, "device": "cpu"})
@@ -291,9 +292,9 @@ def test_half_precision_is_refused_on_a_cpu_without_native_support(tiny, monkeyp
 
 
 def test_bfloat16_where_the_cpu_has_it_is_recorded_and_close_to_float32(tiny, monkeypatch):
-    from evalkit.metrics import embeddings
+    from evalkit.metrics import encoder_model
 
-    monkeypatch.setattr(embeddings, "_cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(encoder_model, "_cpu_flags", lambda: {"avx512_bf16"})
     pairs = pairs_of(summeval_rows(12))
     f32 = build_metric("bertscore", {"model": str(tiny), "device": "cpu"})
     bf16 = build_metric("bertscore", {"model": str(tiny), "device": "cpu", "dtype": "bfloat16"})

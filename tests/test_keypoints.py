@@ -7,7 +7,8 @@ import pytest
 from tiny_bert import build_tiny_bert
 
 from evalkit.metrics import Pair, ScoringContext, build_metric
-from evalkit.metrics.embeddings import TextEncoder, resolve_model
+from evalkit.metrics.embeddings import TextEncoder
+from evalkit.metrics.encoder_model import resolve_model
 from evalkit.metrics.keypoints import DEFAULT_THRESHOLD, KeyPointCoverage, summary_sentences
 
 pytestmark = pytest.mark.timeout(300)

@@ -18,7 +18,7 @@ def build_tiny_bert(path: Path, *, max_length: Optional[int] = 512, layers: int 
     from transformers import AutoTokenizer, BertConfig, BertModel
     from transformers.utils import logging as hf_logging
 
-    from evalkit.metrics.embeddings import packaged_model_dir
+    from evalkit.metrics.encoder_model import packaged_model_dir
 
     hf_logging.disable_progress_bar()
     torch.manual_seed(seed)

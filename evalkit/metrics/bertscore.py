@@ -32,16 +32,8 @@ from pydantic import Field
 
 from evalkit.errors import UsageError
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (
-    DEFAULT_MODEL,
-    DEFAULT_TOKENS_PER_BATCH,
-    EncoderModel,
-    TextEncoder,
-    check_dtype,
-    model_label,
-    shared_encoder,
-    truncation_text,
-)
+from evalkit.metrics.embeddings import TextEncoder, shared_encoder, truncation_text
+from evalkit.metrics.encoder_model import DEFAULT_MODEL, DEFAULT_TOKENS_PER_BATCH, EncoderModel, check_dtype, model_label
 from evalkit.records import MetricSpec
 
 OUTPUTS = ("bertscore_p", "bertscore_r", "bertscore_f1")
@@ -95,7 +87,7 @@ class BertScore(EncoderModel, Metric):
         if cfg.dtype not in ("float32", "float16", "bfloat16"):
             raise UsageError(f"bertscore: dtype {cfg.dtype!r}: use float32, float16 or bfloat16")
         if cfg.dtype != "float32" and cfg.device in ("auto", "cpu"):
-            from evalkit.metrics.embeddings import resolve_device
+            from evalkit.metrics.encoder_model import resolve_device
 
             check_dtype(cfg.dtype, resolve_device(cfg.device))
         if cfg.rescale_with_baseline:

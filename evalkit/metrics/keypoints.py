@@ -32,14 +32,8 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from evalkit.metrics.base import ItemScore, Metric, MetricConfig, Pair, ScoringContext
-from evalkit.metrics.embeddings import (
-    DEFAULT_MODEL,
-    DEFAULT_TOKENS_PER_BATCH,
-    EncoderModel,
-    TextEncoder,
-    shared_encoder,
-    truncation_text,
-)
+from evalkit.metrics.embeddings import TextEncoder, shared_encoder, truncation_text
+from evalkit.metrics.encoder_model import DEFAULT_MODEL, DEFAULT_TOKENS_PER_BATCH, EncoderModel
 from evalkit.records import MetricSpec
 from evalkit.text import split_sentences, strip_bullet
 
