@@ -339,3 +339,27 @@ def test_a_program_that_reads_no_stdin_still_answers(tmp_path):
     s = script(tmp_path, "deaf.py", "print('a summary written without reading')")
     item = make_item(0).model_copy(update={"article": "word " * 400_000})  # 2 MB: past any pipe buffer
     assert cmd(cmd=[PY, str(s)]).summarize(item) == "a summary written without reading"
+
+
+def test_a_missing_program_is_refused_before_anything_is_written(tmp_path):
+    """`run --out R --overwrite -s command:cmd=typo` deleted R's complete run and left an
+    incomplete one: the program was only looked up at the first call. Fails before this commit."""
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    base = ["run", "-s", "lead", "--limit", "2", "--metrics", "rouge", "--no-cache", "--out", str(out)]
+    assert runner.invoke(app, base).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for spec, said in (("command:cmd=no-such-summarizer --fast", "'no-such-summarizer' (not on PATH)"),
+                       ("command:cmd=./missing.py,cwd=" + str(tmp_path), "'./missing.py' (in cwd"),
+                       (f"command:cmd={tmp_path / 'gold'}", "not found")):
+        r = runner.invoke(app, [*base, "--overwrite", "-s", spec])
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert r.exit_code == 2 and said in r.output, r.output
+    (tmp_path / "notexec.sh").write_text("echo hi\n")
+    with pytest.raises(UsageError, match="program is not executable: './notexec.sh'"):
+        cmd(cmd="./notexec.sh", cwd=str(tmp_path))
+    assert cmd(cmd="sh -c 'echo x'", shell=True)  # a shell line is left to the shell

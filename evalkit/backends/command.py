@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,8 @@ class Command(Backend):
         self.argv: list[str] = shlex.split(o.cmd) if isinstance(o.cmd, str) else list(o.cmd)
         self.batch_size = o.batch_size if o.batch else 1
         self.concurrency = o.concurrency
+        if not o.shell:
+            _check_program(self.argv[0], o.cwd)
         self._live: set[subprocess.Popen] = set()  # processes running now (killed by close/aclose)
         self._lock = threading.Lock()
 
@@ -219,6 +222,20 @@ def _tail(stderr: bytes) -> str:
     if len(text) > _STDERR_TAIL:
         text = "..." + text[-_STDERR_TAIL:]
     return f"; stderr: {text}"
+
+
+def _check_program(program: str, cwd: Optional[str]) -> None:
+    """Refuse, when the system is built (before a run directory is touched), a program that
+    cannot be started: not on PATH, or a path that is no executable file."""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = Path(cwd or ".") / program
+        if not path.is_file():
+            raise UsageError(f"command backend: program not found: {program!r}"
+                             + (f" (in cwd {cwd!r})" if cwd else ""))
+        if not os.access(path, os.X_OK):
+            raise UsageError(f"command backend: program is not executable: {program!r}")
+    elif shutil.which(program) is None:
+        raise UsageError(f"command backend: program not found: {program!r} (not on PATH)")
 
 
 def _utf8(data: bytes, where: str) -> str:
