@@ -187,7 +187,9 @@ def _read_csv(path: Path, sep: str) -> list[tuple[int, Any]]:
     import csv
     import io
 
-    text = "\n".join(decode_lines(path))
+    # line ends are the file's, not the text's: a cell saved with "\r\n" (Excel, git autocrlf)
+    # holds the same text, and the same gold hash, as one saved with "\n"
+    text = "\n".join(line.removesuffix("\r") for line in decode_lines(path))
     reader = csv.DictReader(io.StringIO(text), delimiter=sep)
     try:
         records = [dict(r) for r in reader]

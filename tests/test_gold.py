@@ -135,3 +135,21 @@ def test_validate_and_stats_cli(tmp_path):
     assert stats["items"] == 2
     assert stats["key_points_per_item"]["max"] == 2
     assert stats["words_per_article"]["min"] == 4
+
+
+def test_a_csv_saved_with_crlf_line_ends_is_the_same_gold_set(tmp_path):
+    """A CSV saved by Excel (or checked out with git's autocrlf) kept '\\r\\n' inside quoted
+    cells: its articles differed and so did its hash, and the gate refused the baseline
+    committed from another machine ('gold sets differ'). Fails before this commit."""
+    rows = [{"id": "a1", "article": "Line one.\nLine two.", "key_points": "Point one.\nPoint two.", "title": "T"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "lf.csv", index=False, lineterminator="\n")
+    pd.DataFrame(rows).to_csv(tmp_path / "crlf.csv", index=False, lineterminator="\r\n")
+    crlf_cells = (tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r\n")
+    (tmp_path / "crlf2.csv").write_bytes(crlf_cells)  # line ends inside the quoted cells too
+    lf = load_gold(tmp_path / "lf.csv")
+    assert lf.items[0].article == "Line one.\nLine two."
+    for name in ("crlf.csv", "crlf2.csv"):
+        crlf = load_gold(tmp_path / name)
+        assert crlf.items[0].article == "Line one.\nLine two." and crlf.hash == lf.hash, name
+        assert crlf.items[0].key_points == ["Point one.", "Point two."]
+
