@@ -192,6 +192,11 @@ def _read_csv(path: Path, sep: str) -> list[tuple[int, Any]]:
     text = "\n".join(line.removesuffix("\r") for line in decode_lines(path))
     reader = csv.DictReader(io.StringIO(text), delimiter=sep)
     try:
+        header = reader.fieldnames or []
+        twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+        if twice is not None:
+            raise InputError(f"column {twice!r} appears twice in the header", path=str(path), line=1,
+                             field=twice, row_label="row")
         records = [dict(r) for r in reader]
     except csv.Error as e:
         raise InputError(f"invalid CSV: {e}", path=str(path), line=reader.line_num, row_label="row") from None

@@ -153,3 +153,11 @@ def test_a_csv_saved_with_crlf_line_ends_is_the_same_gold_set(tmp_path):
         assert crlf.items[0].article == "Line one.\nLine two." and crlf.hash == lf.hash, name
         assert crlf.items[0].key_points == ["Point one.", "Point two."]
 
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path):
+    """Two key_points columns: the first was silently dropped. Fails before this commit."""
+    path = tmp_path / "dup.csv"
+    path.write_text("id,article,key_points,key_points\na1,Text here.,first point,second point\n", encoding="utf-8")
+    res = cli("gold", "validate", str(path))
+    assert res.exit_code == 2
+    assert f"{path}, row 1, field 'key_points': column 'key_points' appears twice in the header" in res.output
