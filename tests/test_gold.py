@@ -161,3 +161,24 @@ def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path):
     res = cli("gold", "validate", str(path))
     assert res.exit_code == 2
     assert f"{path}, row 1, field 'key_points': column 'key_points' appears twice in the header" in res.output
+
+
+def test_key_points_written_as_a_list_in_a_cell(tmp_path):
+    """DataFrame.to_csv of a list column writes "['one', 'two']": it was read as ONE key point
+    with its brackets and quotes, and scored so. Fails before this commit."""
+    import evalkit
+
+    frame = pd.DataFrame([{"id": "a1", "article": "Text here.", "key_points": ["Point one.", "Point, two."]},
+                          {"id": "a2", "article": "More text.", "key_points": ["Only one."]}])
+    frame.to_csv(tmp_path / "py.csv", index=False)
+    assert "['Point one.', 'Point, two.']" in (tmp_path / "py.csv").read_text()
+    (tmp_path / "js.tsv").write_text('id\tarticle\tkey_points\na1\tText here.\t["Point one.", "Point, two."]\n'
+                                     'a2\tMore text.\tOnly one.\n', encoding="utf-8")
+    for name in ("py.csv", "js.tsv"):
+        gold = load_gold(tmp_path / name)
+        assert [i.key_points for i in gold.items] == [["Point one.", "Point, two."], ["Only one."]], name
+    reread = evalkit.load_gold(pd.read_csv(tmp_path / "py.csv"))
+    assert reread.items[0].key_points == ["Point one.", "Point, two."]
+    (tmp_path / "bad.csv").write_text('id,article,key_points\na1,Text.,"[\'one\', two]"\n', encoding="utf-8")
+    res = cli("gold", "validate", str(tmp_path / "bad.csv"))
+    assert res.exit_code == 2 and "row 2, field 'key_points': looks like a list but is not" in res.output
