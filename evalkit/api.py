@@ -68,7 +68,7 @@ def load_gold(spec: Optional[GoldLike] = None, *, fields: Optional[Mapping[str, 
     elif isinstance(spec, (str, Path)):
         gold = load_gold_file(spec, fields=fields, name=name)
     else:
-        rows = [(n, _gold_record(r)) for n, r in enumerate(_records(spec), 1)]
+        rows = [(n, _gold_record(r, n)) for n, r in enumerate(_records(spec), 1)]
         gold = build_gold_set(rows, source="<memory>", name=name or "in-memory", fields=fields)
     return select(gold, limit=limit)[0]
 
@@ -344,14 +344,20 @@ def _records(data: Any) -> list[Any]:
     return list(data)
 
 
-def _gold_record(row: Any) -> Any:
+def _gold_record(row: Any, n: int) -> Any:
+    from evalkit.errors import InputError
+    from evalkit.gold import split_key_points
+
     if isinstance(row, GoldItem):
         return row.model_dump()
     if isinstance(row, Mapping):
         out = dict(row)
         kp = out.get("key_points")
         if isinstance(kp, str):
-            out["key_points"] = [k.strip() for k in kp.splitlines() if k.strip()]
+            try:
+                out["key_points"] = split_key_points(kp)
+            except ValueError as e:
+                raise InputError(str(e), path="<memory>", line=n, field="key_points", row_label="row") from None
         elif kp is not None and hasattr(kp, "tolist"):
             out["key_points"] = list(kp.tolist())
         return out

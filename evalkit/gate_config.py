@@ -28,7 +28,7 @@ EPS = 1e-12  # a value equal to its threshold up to float noise passes
 class GateRule(BaseModel):
     """One ``[[gate.rule]]``: a metric and its bounds (min, max, max_drop, not_worse_than)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     metric: str = Field(min_length=1)
     min: Optional[float] = None
@@ -54,7 +54,7 @@ class GateRule(BaseModel):
 class GateConfig(BaseModel):
     """The ``[gate]`` table: rules (``[[gate.rule]]``), the baseline file, the significance level, the systems judged."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     baseline: Optional[str] = None
     significance: Optional[float] = Field(default=None, gt=0, lt=1)

@@ -163,7 +163,10 @@ def _table_rows(records: list[dict], path: Path, first_row: int) -> list[tuple[i
         clean = {k: v for k, v in rec.items() if not _is_missing(v)}
         kp = clean.get("key_points")
         if isinstance(kp, str):
-            clean["key_points"] = [k.strip() for k in kp.splitlines() if k.strip()]
+            try:
+                clean["key_points"] = split_key_points(kp)
+            except ValueError as e:
+                raise InputError(str(e), path=str(path), line=n, field="key_points", row_label="row") from None
         elif kp is not None and hasattr(kp, "tolist"):
             clean["key_points"] = list(kp.tolist())
         meta = {k[5:]: v for k, v in clean.items() if k.startswith("meta.")}
@@ -179,6 +182,27 @@ def _table_rows(records: list[dict], path: Path, first_row: int) -> list[tuple[i
     return rows
 
 
+def split_key_points(cell: str) -> list[str]:
+    """Key points from one table cell: one per line, or a list written out as JSON or as Python
+    writes it (``DataFrame.to_csv`` of a list column gives ``['one', 'two']``). A cell that
+    looks like a list but is none raises ValueError (read as one key point, its brackets and
+    quotes would be scored as text)."""
+    text = cell.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return [k.strip() for k in cell.splitlines() if k.strip()]
+    import ast
+
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, list) and all(isinstance(k, str) for k in value):
+            return [k.strip() for k in value if k.strip()]
+    raise ValueError("looks like a list but is not a list of strings in JSON (or Python) syntax; "
+                     "write one key point per line, or [\"one\", \"two\"]")
+
+
 def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v)
 
@@ -187,9 +211,16 @@ def _read_csv(path: Path, sep: str) -> list[tuple[int, Any]]:
     import csv
     import io
 
-    text = "\n".join(decode_lines(path))
+    # line ends are the file's, not the text's: a cell saved with "\r\n" (Excel, git autocrlf)
+    # holds the same text, and the same gold hash, as one saved with "\n"
+    text = "\n".join(line.removesuffix("\r") for line in decode_lines(path))
     reader = csv.DictReader(io.StringIO(text), delimiter=sep)
     try:
+        header = reader.fieldnames or []
+        twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+        if twice is not None:
+            raise InputError(f"column {twice!r} appears twice in the header", path=str(path), line=1,
+                             field=twice, row_label="row")
         records = [dict(r) for r in reader]
     except csv.Error as e:
         raise InputError(f"invalid CSV: {e}", path=str(path), line=reader.line_num, row_label="row") from None

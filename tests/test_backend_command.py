@@ -256,3 +256,111 @@ def test_ctrl_c_kills_running_programs_and_keeps_finished_rows(tmp_path):
                 os.kill(pid, signal.SIGKILL)
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
     assert [(r["gold_id"], r["summary"]) for r in rows] == [("g000", "quick one")]
+
+
+FLOOD = """
+    import sys, time
+    sys.stdin.read()
+    block = b"log line that never ends\\n" * 40000   # ~1 MB
+    for _ in range(400):                            # ~400 MB on stderr, then hang
+        sys.stderr.buffer.write(block)
+    sys.stderr.buffer.write(b"the last words")
+    sys.stderr.flush()
+    time.sleep(60)
+"""
+
+
+def test_a_stderr_flood_is_not_kept_in_memory_and_the_timeout_holds(tmp_path):
+    """Only the tail of stderr is kept (communicate() kept all of it: a logging loop filled
+    memory by gigabytes, and the 3 s timeout fired after 72 s). Fails before this commit."""
+    import subprocess
+
+    s = script(tmp_path, "flood.py", FLOOD)
+    probe = textwrap.dedent(f"""
+        import resource, sys, time
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from runner_fixtures import make_item
+        from evalkit.backends.command import Command
+        from evalkit.errors import BackendError
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.monotonic()
+        try:
+            Command(Command.Options(cmd=[sys.executable, {str(s)!r}], timeout=3)).summarize(make_item(0))
+        except BackendError as e:
+            print(repr(str(e)[:40] + str(e)[-20:]))
+        print(time.monotonic() - t0)
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """)
+    out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, timeout=120)
+    message, seconds, grew_mib = out.stdout.splitlines()
+    assert message.startswith("'timed out after 3s (process killed); ") and message.endswith("the last words'")
+    assert float(seconds) < 15
+    assert int(grew_mib) < 100, f"evalkit took {grew_mib} MiB more while the program flooded stderr"
+
+
+def test_a_stdout_flood_kills_the_program(tmp_path, monkeypatch):
+    """A program writing without end is killed past the stdout limit (it filled memory until
+    its timeout). Fails before this commit."""
+    import evalkit.backends.command as command_module
+
+    monkeypatch.setattr(command_module, "_STDOUT_LIMIT", 100_000)
+    s = script(tmp_path, "spew.py", """
+        import sys
+        while True:
+            sys.stdout.write("summary " * 1000)
+    """)
+    t0 = time.monotonic()
+    with pytest.raises(BackendError, match=r"^wrote more than 100,000 bytes on stdout \(process killed\)$"):
+        cmd(cmd=[PY, str(s)], timeout=60).summarize(make_item(0))
+    assert time.monotonic() - t0 < 15
+
+
+def test_stdout_that_is_not_utf8_fails_the_row(tmp_path):
+    """cp1252 curly quotes were replaced by U+FFFD and the altered text scored (a quote
+    vanished from the quote checks). Fails before this commit."""
+    s = script(tmp_path, "cp1252.py", r"""
+        import sys
+        sys.stdin.read()
+        sys.stdout.buffer.write("The minister said \u201cwe will win\u201d.".encode("cp1252"))
+    """)
+    with pytest.raises(BackendError, match=r"^stdout is not UTF-8 text \(byte 0x93 at offset 18\)"):
+        cmd(cmd=[PY, str(s)]).summarize(make_item(0))
+    batch = script(tmp_path, "batch.py", r"""
+        import json, sys
+        rows = [json.loads(line) for line in open(sys.argv[1])]
+        with open(sys.argv[2], "wb") as f:
+            for r in rows:
+                f.write(json.dumps({"id": r["id"], "summary": "caf\u00e9"}, ensure_ascii=False).encode("latin-1") + b"\n")
+    """)
+    with pytest.raises(BackendError, match=r"^the \{output\} file is not UTF-8 text"):
+        cmd(cmd=[PY, str(batch), "{input}", "{output}"], batch=True).summarize_batch([make_item(0)])
+
+
+def test_a_program_that_reads_no_stdin_still_answers(tmp_path):
+    s = script(tmp_path, "deaf.py", "print('a summary written without reading')")
+    item = make_item(0).model_copy(update={"article": "word " * 400_000})  # 2 MB: past any pipe buffer
+    assert cmd(cmd=[PY, str(s)]).summarize(item) == "a summary written without reading"
+
+
+def test_a_missing_program_is_refused_before_anything_is_written(tmp_path):
+    """`run --out R --overwrite -s command:cmd=typo` deleted R's complete run and left an
+    incomplete one: the program was only looked up at the first call. Fails before this commit."""
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    base = ["run", "-s", "lead", "--limit", "2", "--metrics", "rouge", "--no-cache", "--out", str(out)]
+    assert runner.invoke(app, base).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for spec, said in (("command:cmd=no-such-summarizer --fast", "'no-such-summarizer' (not on PATH)"),
+                       ("command:cmd=./missing.py,cwd=" + str(tmp_path), "'./missing.py' (in cwd"),
+                       (f"command:cmd={tmp_path / 'gold'}", "not found")):
+        r = runner.invoke(app, [*base, "--overwrite", "-s", spec])
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert r.exit_code == 2 and said in r.output, r.output
+    (tmp_path / "notexec.sh").write_text("echo hi\n")
+    with pytest.raises(UsageError, match="program is not executable: './notexec.sh'"):
+        cmd(cmd="./notexec.sh", cwd=str(tmp_path))
+    assert cmd(cmd="sh -c 'echo x'", shell=True)  # a shell line is left to the shell

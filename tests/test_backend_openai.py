@@ -173,6 +173,43 @@ def test_connection_refused_is_retried_then_recorded(tmp_path):
     assert preds[0].error.endswith("(gave up after 2 attempts)")
 
 
+def test_a_server_that_never_answers_is_not_retried_for_every_row(tmp_path):
+    """A base_url typo (nothing listens): once a request has spent its retries without ever
+    connecting, the rows after it fail at once; each row retried as long (20 rows took 73 s
+    with the default retries, 500 rows half an hour). Fails before this commit."""
+    server = FakeOpenAI().start()
+    server.stop()
+    preds = run(server, tmp_path, n=10, concurrency=2, max_retries=2)
+    gave_up = [p.error for p in preds if p.error.endswith("(gave up after 3 attempts)")]
+    not_sent = [p.error for p in preds if p.error.startswith("not sent: the server never answered")]
+    assert len(gave_up) == 2 and len(not_sent) == 8, [p.error for p in preds]
+    assert f"{server.base_url}/chat/completions: connection error (ConnectError" in not_sent[0]
+
+
+def test_a_server_that_answered_once_is_retried_as_usual(tmp_path):
+    """Only a server that never answered is given up on: one that answered and then refuses
+    (a restart) gets every row's retries."""
+    import asyncio
+
+    server = FakeOpenAI().start()
+    b = backend(server, max_retries=1)
+
+    async def rows():
+        out = [await b.asummarize(make_item(0))]
+        server.stop()
+        for i in (1, 2):
+            try:
+                out.append(await b.asummarize(make_item(i)))
+            except BackendError as e:
+                out.append(str(e))
+        await b.aclose()
+        return out
+
+    first, *errors = asyncio.run(rows())
+    assert first.text and len(errors) == 2
+    assert all(e.endswith("(gave up after 2 attempts)") for e in errors), errors
+
+
 def test_options_are_validated():
     with pytest.raises(UsageError, match="unknown option"):
         build_backend(parse_system("openai:model=x,temprature=0.2"))

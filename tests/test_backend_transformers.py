@@ -195,3 +195,24 @@ def test_missing_or_broken_model_is_a_usage_error(tmp_path):
         b.summarize(make_item(0))
     with pytest.raises(UsageError, match="cannot read .*config.json.* set kind=seq2seq or kind=causal"):
         build_backend(spec(tmp_path / "broken")).identity()
+
+
+def test_an_unavailable_device_or_a_missing_tokenizer_stops_the_run(tiny_models, tmp_path):
+    """device=cuda on a machine without one, and a model directory without tokenizer files
+    (transformers builds an empty tokenizer), failed every row ('AssertionError: Torch not
+    compiled with CUDA enabled', 'IndexError: index -1 is out of bounds'), reloading the model
+    for each batch. Now a usage error at load. Fails before this commit."""
+    import shutil
+
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    b = build_backend(spec(tiny_models / "gpt", device=f"cuda:{count}"))  # one past the last GPU, if any
+    with pytest.raises(UsageError, match=r"cannot load model .*: device 'cuda:\d+' is not available"):
+        b.summarize(make_item(0))
+    bare = tmp_path / "no-tokenizer"
+    bare.mkdir()
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        shutil.copy(tiny_models / "gpt" / name, bare / name)
+    with pytest.raises(UsageError, match="the tokenizer of .* turns text into no tokens"):
+        build_backend(spec(bare)).summarize(make_item(0))

@@ -378,3 +378,14 @@ def test_significance_with_too_few_items_judges_the_drop_alone(tmp_path):
     assert "too few items to compare (n=6) for a significance test (min_items 10): judged on the drop alone" in check["message"]
     code, rep = gate_json(tmp_path, run, body, "--min-items", "5")  # enough for the user: tested, not significant
     assert code == 0 and rep["checks"][0]["p_value"] > 0.05 and "not significant" in rep["checks"][0]["message"]
+
+
+@pytest.mark.parametrize("rule, field", [
+    ("min = nan", "min"), ("max = inf", "max"), ("max = -inf", "max"), ("max_drop = inf", "max_drop"),
+])
+def test_a_threshold_that_is_not_a_finite_number_is_refused(tmp_path, base, rule, field):
+    """TOML allows nan and inf: `min = nan` failed every system ('required >= nan') and
+    `max = inf` passed whatever the value, a rule that checked nothing. Fails before this commit."""
+    res = gate(tmp_path, base, f'[gate]\n[[gate.rule]]\nmetric = "rouge1"\n{rule}\n')
+    assert res.exit_code == 2, res.output
+    assert f"field 'gate.rule[1].{field}': rule 1 (metric 'rouge1'): Input should be a finite number" in res.stderr

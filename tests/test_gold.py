@@ -135,3 +135,50 @@ def test_validate_and_stats_cli(tmp_path):
     assert stats["items"] == 2
     assert stats["key_points_per_item"]["max"] == 2
     assert stats["words_per_article"]["min"] == 4
+
+
+def test_a_csv_saved_with_crlf_line_ends_is_the_same_gold_set(tmp_path):
+    """A CSV saved by Excel (or checked out with git's autocrlf) kept '\\r\\n' inside quoted
+    cells: its articles differed and so did its hash, and the gate refused the baseline
+    committed from another machine ('gold sets differ'). Fails before this commit."""
+    rows = [{"id": "a1", "article": "Line one.\nLine two.", "key_points": "Point one.\nPoint two.", "title": "T"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "lf.csv", index=False, lineterminator="\n")
+    pd.DataFrame(rows).to_csv(tmp_path / "crlf.csv", index=False, lineterminator="\r\n")
+    crlf_cells = (tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r\n")
+    (tmp_path / "crlf2.csv").write_bytes(crlf_cells)  # line ends inside the quoted cells too
+    lf = load_gold(tmp_path / "lf.csv")
+    assert lf.items[0].article == "Line one.\nLine two."
+    for name in ("crlf.csv", "crlf2.csv"):
+        crlf = load_gold(tmp_path / name)
+        assert crlf.items[0].article == "Line one.\nLine two." and crlf.hash == lf.hash, name
+        assert crlf.items[0].key_points == ["Point one.", "Point two."]
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path):
+    """Two key_points columns: the first was silently dropped. Fails before this commit."""
+    path = tmp_path / "dup.csv"
+    path.write_text("id,article,key_points,key_points\na1,Text here.,first point,second point\n", encoding="utf-8")
+    res = cli("gold", "validate", str(path))
+    assert res.exit_code == 2
+    assert f"{path}, row 1, field 'key_points': column 'key_points' appears twice in the header" in res.output
+
+
+def test_key_points_written_as_a_list_in_a_cell(tmp_path):
+    """DataFrame.to_csv of a list column writes "['one', 'two']": it was read as ONE key point
+    with its brackets and quotes, and scored so. Fails before this commit."""
+    import evalkit
+
+    frame = pd.DataFrame([{"id": "a1", "article": "Text here.", "key_points": ["Point one.", "Point, two."]},
+                          {"id": "a2", "article": "More text.", "key_points": ["Only one."]}])
+    frame.to_csv(tmp_path / "py.csv", index=False)
+    assert "['Point one.', 'Point, two.']" in (tmp_path / "py.csv").read_text()
+    (tmp_path / "js.tsv").write_text('id\tarticle\tkey_points\na1\tText here.\t["Point one.", "Point, two."]\n'
+                                     'a2\tMore text.\tOnly one.\n', encoding="utf-8")
+    for name in ("py.csv", "js.tsv"):
+        gold = load_gold(tmp_path / name)
+        assert [i.key_points for i in gold.items] == [["Point one.", "Point, two."], ["Only one."]], name
+    reread = evalkit.load_gold(pd.read_csv(tmp_path / "py.csv"))
+    assert reread.items[0].key_points == ["Point one.", "Point, two."]
+    (tmp_path / "bad.csv").write_text('id,article,key_points\na1,Text.,"[\'one\', two]"\n', encoding="utf-8")
+    res = cli("gold", "validate", str(tmp_path / "bad.csv"))
+    assert res.exit_code == 2 and "row 2, field 'key_points': looks like a list but is not" in res.output

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import shlex
-import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,12 +34,15 @@ from typing import Any, ClassVar, Literal, Optional, Union
 from pydantic import Field, field_validator
 
 from evalkit.backends.base import Backend, BackendOptions, Output
+from evalkit.backends.process import kill_tree, run_process
 from evalkit.errors import BackendError, UsageError
 from evalkit.records import GoldItem
 from evalkit.redact import redact_text
 
 _STDERR_TAIL = 500
 _HASH_LIMIT = 16 * 1024 * 1024
+#: stdout beyond this kills the program and fails the call (a runaway writer must not fill memory)
+_STDOUT_LIMIT = 64 * 1024 * 1024
 
 
 class Command(Backend):
@@ -80,6 +83,8 @@ class Command(Backend):
         self.argv: list[str] = shlex.split(o.cmd) if isinstance(o.cmd, str) else list(o.cmd)
         self.batch_size = o.batch_size if o.batch else 1
         self.concurrency = o.concurrency
+        if not o.shell:
+            _check_program(self.argv[0], o.cwd)
         self._live: set[subprocess.Popen] = set()  # processes running now (killed by close/aclose)
         self._lock = threading.Lock()
 
@@ -139,7 +144,7 @@ class Command(Backend):
             if uses_out:
                 if not out_path.is_file():
                     raise BackendError("command wrote no {output} file")
-                stdout = out_path.read_text(encoding="utf-8", errors="replace")
+                stdout = _utf8(out_path.read_bytes(), "the {output} file")
         return _match_batch(items, stdout)
 
     def _command(self, paths: dict[str, str]) -> Union[str, list[str]]:
@@ -158,44 +163,38 @@ class Command(Backend):
     def _call(self, command: Union[str, list[str]], stdin: str, extra_env: dict[str, str],
               require_stdout: bool = True) -> str:
         env = {**os.environ, **extra_env}
-        posix = sys.platform != "win32"
         program = command.split()[0] if isinstance(command, str) else command[0]
+
+        def track(proc: subprocess.Popen) -> None:
+            with self._lock:
+                self._live.add(proc)
+
         try:
-            proc = subprocess.Popen(
-                command, shell=self.options.shell, cwd=self.options.cwd, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=posix,
-            )
+            done = run_process(command, stdin.encode("utf-8"), timeout=self.options.timeout,
+                               stdout_limit=_STDOUT_LIMIT, stderr_tail=4 * _STDERR_TAIL,
+                               shell=self.options.shell, cwd=self.options.cwd, env=env, on_start=track)
         except FileNotFoundError:
             raise UsageError(f"command backend: program not found: {program!r}") from None
         except PermissionError:
             raise UsageError(f"command backend: program is not executable: {program!r}") from None
         except OSError as e:
             raise UsageError(f"command backend: cannot start {program!r}: {e}") from None
-        with self._lock:
-            self._live.add(proc)
-        try:
-            out, err = proc.communicate(stdin.encode("utf-8"), timeout=self.options.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc, posix)
-            out, err = proc.communicate()
-            raise BackendError(f"timed out after {self.options.timeout:g}s (process killed){_tail(err)}") from None
-        except BaseException:
-            _kill_tree(proc, posix)
-            proc.communicate()
-            raise
         finally:
             with self._lock:
-                self._live.discard(proc)
-        if proc.returncode != 0:
-            rc = proc.returncode
-            what = f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}"
-            raise BackendError(f"{what}{_tail(err)}")
-        text = out.decode("utf-8", errors="replace")
+                self._live = {p for p in self._live if p.returncode is None}
+        if done.timed_out:
+            raise BackendError(f"timed out after {self.options.timeout:g}s (process killed){_tail(done.stderr_tail)}")
+        if done.overflowed:
+            raise BackendError(f"wrote more than {_STDOUT_LIMIT:,} bytes on stdout (process killed)"
+                               f"{_tail(done.stderr_tail)}")
+        rc = done.returncode
+        if rc != 0:
+            what = f"killed by signal {-rc}" if rc is not None and rc < 0 else f"exit code {rc}"
+            raise BackendError(f"{what}{_tail(done.stderr_tail)}")
+        text = _utf8(done.stdout, "stdout")
         if require_stdout and not text.strip():
-            raise BackendError(f"empty output on stdout{_tail(err)}")
+            raise BackendError(f"empty output on stdout{_tail(done.stderr_tail)}")
         return text
-
 
     def close(self) -> None:
         """Kill processes still running (an interrupted run must not leave them behind)."""
@@ -203,7 +202,7 @@ class Command(Backend):
             live, self._live = list(self._live), set()
         for proc in live:
             if proc.returncode is None:
-                _kill_tree(proc, sys.platform != "win32")
+                kill_tree(proc, sys.platform != "win32")
 
     async def aclose(self) -> None:
         # called by the runner inside its event loop, before it waits for worker threads
@@ -225,15 +224,28 @@ def _tail(stderr: bytes) -> str:
     return f"; stderr: {text}"
 
 
-def _kill_tree(proc: subprocess.Popen, posix: bool) -> None:
-    """Kill the process and everything it started (its own session on POSIX)."""
+def _check_program(program: str, cwd: Optional[str]) -> None:
+    """Refuse, when the system is built (before a run directory is touched), a program that
+    cannot be started: not on PATH, or a path that is no executable file."""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = Path(cwd or ".") / program
+        if not path.is_file():
+            raise UsageError(f"command backend: program not found: {program!r}"
+                             + (f" (in cwd {cwd!r})" if cwd else ""))
+        if not os.access(path, os.X_OK):
+            raise UsageError(f"command backend: program is not executable: {program!r}")
+    elif shutil.which(program) is None:
+        raise UsageError(f"command backend: program not found: {program!r} (not on PATH)")
+
+
+def _utf8(data: bytes, where: str) -> str:
+    """The program's output as text; bytes that are not UTF-8 fail the row (replacing them
+    would score an altered summary: a cp1252 curly quote would vanish from quote checks)."""
     try:
-        if posix:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BackendError(f"{where} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                           "write UTF-8 (e.g. PYTHONIOENCODING=utf-8)") from None
 
 
 def _match_batch(items: Sequence[GoldItem], stdout: str) -> list[Union[str, BackendError]]:

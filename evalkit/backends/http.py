@@ -51,6 +51,17 @@ class RetryPolicy:
         return _rng.uniform(d / 2, d)
 
 
+@dataclass
+class Reachability:
+    """Whether a server ever answered, shared by the requests of one backend: once a request
+    has spent all its retries without ever connecting (refused, unknown host, no route) and no
+    request ever got an answer, the requests after it fail at once instead of each retrying
+    as long (a base_url typo failed 500 rows in half an hour)."""
+
+    answered: bool = False
+    unreachable: Optional[str] = None  #: the failure of the request that gave up
+
+
 def parse_retry_after(value: Optional[str], now: Optional[datetime] = None) -> Optional[float]:
     """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent/bad."""
     if value is None:
@@ -113,6 +124,7 @@ async def post_json(
     timeout: float,
     headers: Mapping[str, str] | None = None,
     secrets: Iterable[Optional[str]] = (),
+    reach: Optional[Reachability] = None,
 ) -> Any:
     """POST ``payload`` as JSON and return the decoded JSON reply, retrying transient failures.
 
@@ -123,16 +135,24 @@ async def post_json(
     """
     secrets = list(secrets)
     attempt = 0
+    never_connected = True
     while True:
+        if attempt == 0 and reach is not None and reach.unreachable and not reach.answered:
+            raise BackendError(f"not sent: the server never answered ({reach.unreachable})", transient=True)
         attempt += 1
         retry_after: Optional[float] = None
         try:
             resp = await asyncio.wait_for(client.post(url, json=payload, headers=headers), timeout)
-        except (httpx.TimeoutException, asyncio.TimeoutError):
+        except (httpx.TimeoutException, asyncio.TimeoutError) as e:
+            never_connected &= isinstance(e, httpx.ConnectTimeout)
             problem = f"no complete reply within {timeout:g}s"
         except httpx.TransportError as e:
+            never_connected &= isinstance(e, httpx.ConnectError)
             problem = f"connection error ({type(e).__name__}: {e or 'no detail'})"
         else:
+            never_connected = False
+            if reach is not None:
+                reach.answered = True
             code = resp.status_code
             if code < 400:
                 try:
@@ -147,6 +167,8 @@ async def post_json(
         problem = redact_text(problem, secrets)
         if attempt > policy.max_retries:
             tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+            if reach is not None and never_connected and not reach.answered:
+                reach.unreachable = f"{url}: {problem}, {tries}"
             raise BackendError(f"{problem} (gave up after {tries})", transient=True)
         if retry_after is not None and retry_after > policy.max_retry_after:
             raise BackendError(

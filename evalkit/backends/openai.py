@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Optional
 from pydantic import Field, field_validator
 
 from evalkit.backends.base import Backend, BackendOptions, Completion
-from evalkit.backends.http import RetryPolicy, make_client, post_json
+from evalkit.backends.http import Reachability, RetryPolicy, make_client, post_json
 from evalkit.backends.prompt import DEFAULT_PROMPT, render, resolve_template
 from evalkit.errors import BackendError
 from evalkit.records import GoldItem, Usage
@@ -87,6 +87,7 @@ class OpenAI(Backend):
         )
         self._client = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._reach = Reachability()
 
     def prompt_text(self) -> str:
         return self.template if self.options.system is None else f"[system]\n{self.options.system}\n[user]\n{self.template}"
@@ -112,7 +113,7 @@ class OpenAI(Backend):
         headers = {"Authorization": f"Bearer {key}"} if key else None
         data = await post_json(
             self._client_here(), self.url, self.request_body(item), policy=self.policy,
-            timeout=self.options.timeout, headers=headers, secrets=[key],
+            timeout=self.options.timeout, headers=headers, secrets=[key], reach=self._reach,
         )
         return completion(data, secrets=[key])
 
@@ -133,6 +134,7 @@ class OpenAI(Backend):
             self._client = make_client(base_url=self.url, timeout=self.options.timeout,
                                        concurrency=self.concurrency)
             self._loop = loop
+            self._reach = Reachability()  # a new run asks the server anew
         return self._client
 
     async def aclose(self) -> None:

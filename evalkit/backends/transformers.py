@@ -149,18 +149,22 @@ class Transformers(Backend):
         try:
             config = AutoConfig.from_pretrained(o.model, **common)
             self._causal = o.kind == "causal" or (o.kind == "auto" and not config.is_encoder_decoder)
-            self._device = torch.device(_pick_device(o.device, torch))
+            self._device = _check_device(torch.device(_pick_device(o.device, torch)), torch)
             dtype = _torch_dtype(o.dtype, self._device, torch)
             auto = AutoModelForCausalLM if self._causal else AutoModelForSeq2SeqLM
             model = auto.from_pretrained(o.model, config=config, **common, **_dtype_kwarg(dtype))
             tok = AutoTokenizer.from_pretrained(o.model, **common)
-        except (OSError, ValueError, ImportError, RuntimeError) as e:
+            model.to(self._device).eval()
+        except (OSError, ValueError, ImportError, RuntimeError, AssertionError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise UsageError(f"transformers backend: cannot load model {o.model!r}: {first}") from None
+        if not tok("The summary of an article.", add_special_tokens=False)["input_ids"]:
+            # (transformers builds an empty tokenizer for a directory holding none)
+            raise UsageError(f"transformers backend: the tokenizer of {o.model!r} turns text into no tokens: "
+                             "is there no tokenizer (tokenizer.json, vocab files) in the model directory?")
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         tok.padding_side = "left" if self._causal else "right"
-        model.to(self._device).eval()
         self._model, self._tok = model, tok
         self._limit = self._input_limit(config)
 
@@ -320,6 +324,22 @@ def _pick_device(device: str, torch: Any) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def _check_device(device: Any, torch: Any) -> Any:
+    """The device, if this machine has it (else ``RuntimeError``: every batch would fail)."""
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise RuntimeError(f"device {str(device)!r} is not available (no CUDA GPU visible to torch "
+                               f"{torch.__version__}); use device=cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise RuntimeError(f"device {str(device)!r} is not available ({count} CUDA GPU(s): cuda:0..cuda:{count - 1})")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise RuntimeError("device 'mps' is not available on this machine; use device=cpu or auto")
+    return device
 
 
 def _torch_dtype(name: str, device: Any, torch: Any) -> Any:
