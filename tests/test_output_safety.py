@@ -173,3 +173,29 @@ def test_an_output_path_naming_a_file_of_a_run_is_refused_and_the_run_kept(tmp_p
     assert {p.name: p.read_bytes() for p in base.path.iterdir()} == before
     res = invoke("report", base.path, "--markdown", base.path / "report.md")  # its own report: re-rendered
     assert res.exit_code == 0, res.output
+
+
+def test_no_help_text_has_a_bracket_that_rich_would_swallow():
+    """Help texts are Rich markup: an unescaped ``[run]`` or ``[tool.evalkit]`` is read as a style
+    tag and vanishes from ``--help`` ("./evalkit.toml or  in ./pyproject.toml"). Every command's
+    and option's help must escape such brackets (``\\\\[run]``)."""
+    import re
+
+    import click
+    import typer
+
+    from evalkit.cli import app
+
+    tag = re.compile(r"(?<!\\)\[[A-Za-z_.][A-Za-z0-9_. -]*\]")  # what Rich would take for markup
+    found = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        found.extend(f"{path}: {m}" for t in texts for m in tag.findall(t))
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "evalkit")
+    assert found == []
+    res = invoke("run", "--help", env={"COLUMNS": "300"})
+    assert "./evalkit.toml or [tool.evalkit] in ./pyproject.toml" in res.stdout

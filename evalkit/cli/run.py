@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the library pulls pandas: imported by the commands that run
 
 GoldOpt = Annotated[Optional[str], typer.Option("--gold", "-g", help="Gold set: .jsonl/.json/.csv/.parquet path or hf:NAME[:CONFIG][:SPLIT]. Default: the shipped news-v1 gold set (evalkit gold validate prints its path).")]
 MetricsOpt = Annotated[Optional[str], typer.Option("--metrics", "-m", help="Comma-separated metrics or outputs, with options: rouge,quotes,numbers,keypoints,bertscore,extractiveness; rouge:tokenizer=unicode. See `evalkit metrics`.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: ./evalkit.toml or [tool.evalkit] in ./pyproject.toml).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Config file (default: ./evalkit.toml or \\[tool.evalkit] in ./pyproject.toml).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write (default: reports/runs/<run id>).")]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for bootstrap CIs and --sample (default 0).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="--out may name an existing run directory: its run files are deleted first (a run directory holds one run).")]
@@ -103,7 +103,7 @@ def run(
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Finish an interrupted run in this run directory (no row is redone or duplicated); refused if the gold set or a system changed since.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="With --resume: redo the rows that failed.")] = False,
     overwrite: OverwriteOpt = False,
-    max_output_chars: Annotated[Optional[int], typer.Option("--max-output-chars", help="A backend output longer than this is recorded as that row's error, never scored (default 200000, or [run] max_output_chars).")] = None,
+    max_output_chars: Annotated[Optional[int], typer.Option("--max-output-chars", help="A backend output longer than this is recorded as that row's error, never scored (default 200000, or \\[run] max_output_chars).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Use only the first N gold items.")] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", help="Use a seeded random sample of N gold items (--seed S; the same items whatever the file order).")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard I of N (I/N, numbered 0..N-1; balanced by article length) — merge the shards with evalkit merge.")] = None,
