@@ -274,3 +274,33 @@ def test_five_systems_are_all_shown_in_an_article(browser, tmp_path):
             assert sw <= cw, (sel, sw, cw)
     finally:
         view.close()
+
+
+def test_right_to_left_text_is_laid_out_right_to_left(browser, tmp_path):
+    """An Arabic article, its key points and a summary of it read right to left (``dir="auto"``),
+    while the English ones beside them stay left to right."""
+    import json
+
+    from evalkit.api import score
+
+    arabic = "قال المجلس إن الميزانية ارتفعت بنسبة 5 في المئة هذا العام. وأضاف أن المدارس ستستفيد."
+    gold = tmp_path / "gold.jsonl"
+    items = [{"id": "ar-1", "title": "ميزانية", "article": arabic, "key_points": ["ارتفعت الميزانية بنسبة 5 في المئة."]},
+             {"id": "en-1", "title": "Budget", "article": "The council raised the budget by 5 percent this year.",
+              "key_points": ["The budget rose 5 percent."]}]
+    gold.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    preds = tmp_path / "preds.jsonl"
+    rows = [{"gold_id": "ar-1", "system": "s", "summary": arabic.split(". ")[0] + "."},
+            {"gold_id": "en-1", "system": "s", "summary": "The council raised the budget by 5 percent."}]
+    preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    score(gold, preds, "rouge:tokenizer=unicode,numbers", out=tmp_path / "run")
+    view = Page(browser, (tmp_path / "run" / "report.html").resolve().as_uri(), width=1400)
+    try:
+        direction = ("(sel) => Array.from(document.querySelectorAll(sel)).map("
+                     "e => getComputedStyle(e).direction)")
+        for item, want in (("ar-1", "rtl"), ("en-1", "ltr")):
+            for part in (".article .text", ".text.summary", "ol li"):
+                got = view.page.evaluate(direction, f"#item-{item} {part}")
+                assert got and set(got) == {want}, (item, part, got)
+    finally:
+        view.close()
