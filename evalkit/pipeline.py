@@ -215,8 +215,8 @@ def new_run(gold: GoldSet, specs: Sequence[SystemSpec], scorers: Sequence[Scorer
             rundir = RunDir.create(out)
             stack.enter_context(rundir.lock())
             check_new_location(out, overwrite=settings.overwrite, locked=True)  # nobody slipped in meanwhile
-            if settings.overwrite:
-                rundir.clear()
+            if settings.overwrite:  # the old run is put back if the new one fails before its first row
+                stack.enter_context(rundir.replacing())
         manifest = Manifest(
             run_id=rundir.run_id if rundir is not None else new_run_id(), evalkit_version=__version__,
             versions=library_versions(), gold=gold_ref(gold),

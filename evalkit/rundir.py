@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +45,8 @@ R = TypeVar("R", bound=BaseModel)
 DEFAULT_RUNS_ROOT = Path("reports") / "runs"
 SCORE_COLUMNS = ["system", "gold_id", "metric", "value"]
 #: every file evalkit writes into a run directory (``--overwrite`` removes these and no others)
+#: where ``--overwrite`` keeps the replaced run's files until the new run has written a row
+ASIDE = ".overwritten"
 RUN_FILES = ("manifest.json", "predictions.jsonl", "scores.parquet", "scores.csv", "details.jsonl", "summary.json",
              "comparisons.json", "report.md", "report.html")
 
@@ -102,6 +106,41 @@ class RunDir:
     def lock(self) -> RunLock:
         """The directory's writer lock (``with rundir.lock(): ...``)."""
         return RunLock(self.path)
+
+    @contextmanager
+    def replacing(self) -> Iterator[None]:
+        """``--overwrite``: the run files are moved aside (into ``.overwritten/``, the manifest
+        first) for the block, which writes the new run. If the block fails before the new run
+        has journaled a row (a model that will not load, a usage error found at the first
+        call, Ctrl-C), the new files are removed and the old run is put back as it was: a
+        replacement that never started loses nothing. Otherwise (the block finished, or rows
+        were written: a partial run to ``--resume``) the old files are deleted. A folder left
+        by a process killed in the block is deleted by the next replacement."""
+        aside = self.path / ASIDE
+        if aside.exists():
+            shutil.rmtree(aside)
+        aside.mkdir()
+        moved = [name for name in RUN_FILES if (self.path / name).exists()]
+        for name in moved:  # the manifest first: a crash half-way leaves no directory that looks like a run
+            (self.path / name).rename(aside / name)
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink()
+        try:
+            yield
+        except BaseException:
+            if not self._has_rows():
+                self.clear()
+                for name in reversed(moved):  # the manifest last
+                    (aside / name).rename(self.path / name)
+            raise
+        finally:
+            shutil.rmtree(aside, ignore_errors=True)
+
+    def _has_rows(self) -> bool:
+        try:
+            return self.predictions_path.stat().st_size > 0
+        except FileNotFoundError:
+            return False
 
     def clear(self) -> None:
         """Remove every run file (``--overwrite``; the caller holds the lock): the manifest first,
@@ -224,7 +263,7 @@ def check_new_location(path: Path, *, overwrite: bool = False, locked: bool = Fa
         what = "a run" if "manifest.json" in entries or "predictions.jsonl" in entries else f"files ({entries[0]}, ...)"
         raise UsageError(f"--out {path} already holds {what}; continue it with --resume {path}, "
                          f"replace it with --overwrite, or choose a new --out")
-    foreign = [e for e in entries if e not in RUN_FILES and not (e.startswith(".") and e.endswith(".tmp"))]
+    foreign = [e for e in entries if e not in RUN_FILES and e != ASIDE and not (e.startswith(".") and e.endswith(".tmp"))]
     if foreign:
         raise UsageError(f"--overwrite: {path} holds {foreign[0]!r}, which is not a run file; "
                          f"refusing to delete it (choose a new --out)")

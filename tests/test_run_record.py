@@ -309,3 +309,44 @@ def test_an_output_over_max_output_chars_is_the_rows_error(work):
     assert RunDir.open(work / "r").read_manifest().identity.max_output_chars == 200_000
     assert cli(*RUN, "-s", "lead", "--out", "r3", "--max-output-chars", "20").exit_code == 1
     assert all(p.error and "max_output_chars=20 " in p.error for p in RunDir.open(work / "r3").read_predictions())
+
+
+STOPPER = """\
+from evalkit import Backend, BackendOptions, GoldItem, UsageError
+
+
+class StopperOptions(BackendOptions):
+    after: int = 0
+
+
+class Stopper(Backend):
+    # answers ``after`` items, then stops the run as a model that will not load would
+
+    name = "stopper"
+    Options = StopperOptions
+    options: StopperOptions
+
+    def summarize(self, item: GoldItem) -> str:
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls > self.options.after:
+            raise UsageError("the model will not load")
+        return item.article.split(". ")[0] + "."
+"""
+
+
+def test_overwrite_that_fails_before_its_first_row_puts_the_old_run_back(work):
+    """--overwrite whose new run stops at its first call (a model that will not load) leaves the
+    old run as it was; one that wrote rows keeps them, a partial run to --resume."""
+    (work / "stopper.py").write_text(STOPPER)
+    ok(*RUN, "-s", "lead", "--out", "r")
+    before = snapshot(work / "r")
+    res = cli(*RUN, "-s", "x=stopper:Stopper", "--out", "r", "--overwrite", "--no-cache")
+    assert res.exit_code == 2 and "the model will not load" in res.output
+    assert snapshot(work / "r") == before  # every file back, byte for byte, nothing left aside
+    assert RunDir.open(work / "r").read_manifest().complete
+
+    res = cli(*RUN, "-s", "x=stopper:Stopper:after=2", "--out", "r", "--overwrite", "--no-cache")
+    assert res.exit_code == 2
+    rows = RunDir.open(work / "r", require_complete=False).read_predictions()
+    assert [p.system for p in rows] == ["x", "x"]  # the new run's rows, kept for --resume; the old run gone
+    assert sorted(p.name for p in (work / "r").iterdir() if p.name.startswith(".")) == []
