@@ -140,14 +140,14 @@ def evaluate(gold: Optional[GoldLike], systems: SystemsLike = (), metrics: Metri
 def score(gold: GoldLike, predictions: PredictionsLike, metrics: MetricsLike = None, *,
           out: Union[str, Path, None] = None, seed: Optional[int] = 0, config: ConfigLike = None,
           overwrite: bool = False, min_items: Optional[int] = None, argv: Sequence[str] = (),
-          progress: bool = False) -> Run:
+          progress: bool = False, cache: CacheLike = None) -> Run:
     """Score predictions made elsewhere: a :class:`~evalkit.run.Run`.
 
     ``predictions``: a JSONL or CSV file, a DataFrame, or a list of dicts (or Predictions) with
     ``gold_id``, ``system``, ``summary`` (optional ``key_points``, ``error``, ``latency_s``). An
     item a system has no row for counts as a failed row. ``out``/``config``/``seed`` as in
     :func:`evaluate` (nothing is written when ``out`` is None). ``progress``: show which metric is
-    being scored (on a terminal).
+    being scored (on a terminal). ``cache``: the score cache (see ``CacheLike``; default: none).
     """
     from evalkit.pipeline import score_run
     from evalkit.predictions_io import predictions_from_rows, read_predictions_file
@@ -162,10 +162,16 @@ def score(gold: GoldLike, predictions: PredictionsLike, metrics: MetricsLike = N
         source = "<DataFrame>" if hasattr(predictions, "to_dict") else "<list>"
         records = [r.model_dump() if isinstance(r, Prediction) else r for r in _records(predictions)]
         rows = predictions_from_rows(list(enumerate(records, 1)), gold_set, source=source)
-    return score_run(gold_set, rows, resolve_metrics(metrics, cfg), source=source,
-                     out=Path(out) if out is not None else None, overwrite=overwrite,
-                     seed=seed if seed is not None else cfg.run.seed, argv=argv,
-                     min_items=min_items or cfg.stats.min_items, prices=cfg.prices, progress=progress)
+    store, owned = _cache(cache)
+    score_cache = _score_cache(store)
+    try:
+        return score_run(gold_set, rows, resolve_metrics(metrics, cfg), source=source,
+                         out=Path(out) if out is not None else None, overwrite=overwrite,
+                         seed=seed if seed is not None else cfg.run.seed, argv=argv,
+                         min_items=min_items or cfg.stats.min_items, prices=cfg.prices, progress=progress,
+                         score_cache=score_cache)
+    finally:
+        _close(store if owned else None, score_cache)
 
 
 def load_run(path: Union[str, Path]) -> Run:
@@ -176,14 +182,21 @@ def load_run(path: Union[str, Path]) -> Run:
 
 
 def rescore_run(path: Union[str, Path], metrics: MetricsLike = None, *, config: ConfigLike = None,
-                progress: bool = False) -> Run:
+                progress: bool = False, cache: CacheLike = None) -> Run:
     """Re-score a run directory's saved predictions in place (``evalkit score --run``): every
     metric it has, or the named ones merged into the others (see evalkit/rescore.py).
-    ``progress``: show which metric is being scored (on a terminal)."""
+    ``progress``: show which metric is being scored (on a terminal). ``cache``: the score cache
+    (see ``CacheLike``; default: none)."""
     from evalkit.rescore import rescore as rescore_dir
 
     text = metrics if isinstance(metrics, str) or metrics is None else ",".join(_metric_names(metrics))
-    return rescore_dir(Path(path), metrics=text, config=_config(config), progress=progress)
+    store, owned = _cache(cache)
+    score_cache = _score_cache(store)
+    try:
+        return rescore_dir(Path(path), metrics=text, config=_config(config), progress=progress,
+                           score_cache=score_cache)
+    finally:
+        _close(store if owned else None, score_cache)
 
 
 def resume_run(path: Union[str, Path], *, systems: SystemsLike = (), cache: CacheLike = None,

@@ -283,13 +283,16 @@ def check_gold(gold: GoldSet, manifest: Manifest) -> None:
 
 def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Scorer], *, source: str,
               out: Optional[Path] = None, overwrite: bool = False, seed: int = 0, argv: Sequence[str] = (),
-              min_items: int = 10, prices: Optional[Mapping[str, Price]] = None, progress: bool = False) -> Run:
+              min_items: int = 10, prices: Optional[Mapping[str, Price]] = None, progress: bool = False,
+              score_cache: Optional[ScoreCache] = None) -> Run:
     """Score predictions produced elsewhere (one row per system × item, see predictions_io);
-    ``source`` names where they came from (recorded as each system's ``predictions`` option)."""
+    ``source`` names where they came from (recorded as each system's ``predictions`` option).
+    ``score_cache``: results computed before (by any run) are read from it, new ones stored."""
     from evalkit.journal import write_rows_atomic
 
     if out is not None:
         check_new_location(out, overwrite=overwrite)
+    open_caches(score_cache)  # a damaged cache: refused before anything is written
     systems = list(dict.fromkeys(p.system for p in predictions))
 
     def manifest(run_id: str) -> Manifest:
@@ -301,7 +304,7 @@ def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Sc
 
     if out is None:
         return finish_run(manifest(new_run_id()), gold, predictions, scorers, min_items=min_items, prices=prices,
-                          progress=progress)
+                          progress=progress, score_cache=score_cache)
     rundir = RunDir.create(out)
     with rundir.lock():
         check_new_location(out, overwrite=overwrite, locked=True)
@@ -311,4 +314,4 @@ def score_run(gold: GoldSet, predictions: list[Prediction], scorers: Sequence[Sc
         rundir.write_manifest(recorded)
         write_rows_atomic(rundir.predictions_path, predictions)
         return finish_run(recorded, gold, predictions, scorers, min_items=min_items, rundir=rundir, prices=prices,
-                          progress=progress)
+                          progress=progress, score_cache=score_cache)

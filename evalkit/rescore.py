@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Optional
 import pandas as pd
 
 from evalkit.config import load_config
-from evalkit.pipeline import finish_run, reload_gold, resolve_scorers, scorers_from_manifest
+from evalkit.pipeline import finish_run, open_caches, reload_gold, resolve_scorers, scorers_from_manifest
 from evalkit.records import GoldSet, Manifest, MetricSpec, Prediction
 from evalkit.rundir import SCORE_COLUMNS, RunDir
 from evalkit.scoring import Scorer, ScoringResult
@@ -37,10 +37,13 @@ from evalkit.scoring import Scorer, ScoringResult
 if TYPE_CHECKING:
     from evalkit.config import Config
     from evalkit.run import Run
+    from evalkit.score_cache import ScoreCache
 
 
 def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Config] = None,
-            config_path: Optional[Path] = None, progress: bool = False) -> Run:
+            config_path: Optional[Path] = None, progress: bool = False,
+            score_cache: Optional[ScoreCache] = None) -> Run:
+    """``score_cache``: results computed before (by any run) are read from it, new ones stored."""
     rundir = RunDir.open(path, require_complete=False)
     with rundir.lock():
         manifest = rundir.read_manifest()
@@ -48,12 +51,13 @@ def rescore(path: Path, *, metrics: Optional[str] = None, config: Optional[Confi
         gold = reload_gold(manifest)
         predictions = complete_rows(gold, manifest, rundir)
         recorded = scorers_from_manifest(manifest)
+        open_caches(score_cache)  # a damaged cache: refused before anything is written
         if metrics is None:
             return finish_run(manifest, gold, predictions, recorded, min_items=config.stats.min_items, rundir=rundir,
-                              prices=config.prices, progress=progress)
+                              prices=config.prices, progress=progress, score_cache=score_cache)
         scorers, keep = plan_merge(recorded, resolve_scorers(metrics, config), manifest, rundir)
         return finish_run(manifest, gold, predictions, scorers, keep=keep, min_items=config.stats.min_items,
-                          rundir=rundir, prices=config.prices, progress=progress)
+                          rundir=rundir, prices=config.prices, progress=progress, score_cache=score_cache)
 
 
 def complete_rows(gold: GoldSet, manifest: Manifest, rundir: RunDir) -> list[Prediction]:

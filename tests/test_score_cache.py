@@ -89,6 +89,29 @@ def test_a_warm_rerun_computes_nothing_and_writes_the_same_run(setup, counted):
     same_outputs(cold, fresh)
 
 
+def test_score_and_score_run_read_the_cache_a_run_filled(setup, counted):
+    """`evalkit score` of predictions a run already scored, and `score --run` of that run, compute
+    nothing; `--no-cache` computes everything and leaves the cache as it was."""
+    cold = run(setup, "cold")
+    counted.clear()
+    preds = setup / "preds.jsonl"
+    preds.write_text((cold / "predictions.jsonl").read_text())
+    res = cli.invoke(app, ["score", "-g", str(setup / "gold.jsonl"), "-p", str(preds), "--metrics",
+                           "rouge,quotes,numbers", "--out", str(setup / "scored"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert counted == {}
+    assert (setup / "scored" / "scores.csv").read_text() == (cold / "scores.csv").read_text()  # the same values
+    res = cli.invoke(app, ["score", "--run", str(cold), "--json"])
+    assert res.exit_code == 0, res.output
+    assert counted == {}
+    before = cli.invoke(app, ["cache", "stats", "--json"]).stdout
+    res = cli.invoke(app, ["score", "--run", str(cold), "--json", "--no-cache"])
+    assert res.exit_code == 0, res.output
+    assert counted == {"rouge": 24, "quotes": 24, "numbers": 24}
+    after = json.loads(cli.invoke(app, ["cache", "stats", "--json"]).stdout)
+    assert after["scores"] == json.loads(before)["scores"]  # neither read nor written
+
+
 def test_changing_one_metric_recomputes_only_that_metric(setup, counted):
     run(setup, "a")
     counted.clear()

@@ -156,6 +156,7 @@ def score(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (which metric is being scored, which report written).")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every score; do not read or write the score cache.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score predictions produced elsewhere into a run directory, same as `run`; or re-score a run.
@@ -174,11 +175,11 @@ def score(
         if run_dir is not None:
             if gold or predictions or out_dir or overwrite:
                 raise UsageError("--run re-scores a run in place: drop --gold/--predictions/--out/--overwrite")
-            run_ = rescore_run(run_dir, metrics, config=load_config(config), progress=progress)
+            run_ = rescore_run(run_dir, metrics, config=load_config(config), progress=progress, cache=not no_cache)
         else:
             if not gold or not predictions:
                 raise UsageError("give --gold and --predictions (or --run DIR to re-score a run)")
             cfg = load_config(config)
             run_ = score_predictions(gold, predictions, metrics, out=out_dir or _new_run_dir(cfg), seed=seed, config=cfg,
-                                     overwrite=overwrite, argv=sys.argv[1:], progress=progress)
+                                     overwrite=overwrite, argv=sys.argv[1:], progress=progress, cache=not no_cache)
         _render(run_, as_json)
