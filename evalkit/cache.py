@@ -152,8 +152,9 @@ class CacheStats:
                 "scores": self.scores.as_dict()}
 
 
-class PredictionCache:
-    """Summaries by content key. One connection per instance; use it from one thread."""
+class CacheTable:
+    """One table of the cache database, through one connection (opened on first use; use it
+    from one thread): the base of PredictionCache and score_cache.ScoreCache."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -169,6 +170,15 @@ class PredictionCache:
         """Open the database now (it opens on first use otherwise): a run opens its caches before it
         writes anything, so a damaged cache file is refused with nothing written."""
         _ = self.conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PredictionCache(CacheTable):
+    """Summaries by content key."""
 
     @guarded
     def get(self, key: str) -> Optional[CachedSummary]:
@@ -233,10 +243,6 @@ class PredictionCache:
         self.conn.execute("VACUUM")
         return int(n)
 
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 def cache_dir(directory: Path | str | None = None) -> Path:

@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from typing import Optional
 
-from evalkit.numbers import Figure, supports
+from evalkit.numbers import Figure, first_support
 
 _EXACT_KINDS = ("date", "time", "decade")
 
@@ -82,12 +82,4 @@ class SupportIndex:
 
     def find(self, summary: Figure, tolerance: float = 0.0) -> tuple[Optional[Figure], bool]:
         """What :func:`evalkit.numbers.find_support` returns for these figures."""
-        rounded_match = None
-        for i in self.candidates(summary, tolerance):
-            a = self.figures[i]
-            verdict = supports(a, summary, tolerance)
-            if verdict is False:
-                return a, False
-            if verdict is True and rounded_match is None:
-                rounded_match = a
-        return rounded_match, rounded_match is not None
+        return first_support(summary, (self.figures[i] for i in self.candidates(summary, tolerance)), tolerance)

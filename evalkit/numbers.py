@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -363,8 +364,15 @@ def supports(article: Figure, summary: Figure, tolerance: float = 0.0) -> Option
 def find_support(summary: Figure, article_figures: list[Figure], tolerance: float = 0.0
                  ) -> tuple[Optional[Figure], bool]:
     """The article figure that supports ``summary`` (an exact one before a rounded one)."""
+    return first_support(summary, article_figures, tolerance)
+
+
+def first_support(summary: Figure, figures: Iterable[Figure], tolerance: float = 0.0
+                  ) -> tuple[Optional[Figure], bool]:
+    """The first of ``figures`` that contradicts ``summary`` (False), else the first that
+    supports it (True), else (None, False)."""
     rounded_match = None
-    for a in article_figures:
+    for a in figures:
         verdict = supports(a, summary, tolerance)
         if verdict is False:
             return a, False

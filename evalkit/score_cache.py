@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from evalkit.cache import CACHE_FILE, cache_dir, guarded, open_db
+from evalkit.cache import CACHE_FILE, CacheTable, cache_dir, guarded
 from evalkit.metrics.base import ItemScore, Metric, Pair
 from evalkit.text import TextStore
 
@@ -113,25 +112,13 @@ def _result(payload: str) -> ItemScore:
     return ItemScore(values=data["v"], detail=data.get("d"), flags=data.get("f"))
 
 
-class ScoreCache:
+class ScoreCache(CacheTable):
     """Item results by key, in the cache database. One connection; use it from one thread."""
 
     def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self._conn: Optional[sqlite3.Connection] = None
+        super().__init__(path)
         self.hits = 0
         self.misses = 0
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = open_db(self.path)
-        return self._conn
-
-    def open(self) -> None:
-        """Open the database now (it opens on first use otherwise): a run opens its caches before it
-        writes anything, so a damaged cache file is refused with nothing written."""
-        _ = self.conn
 
     @guarded
     def get_many(self, keys: Sequence[str]) -> dict[str, ItemScore]:
@@ -169,10 +156,6 @@ class ScoreCache:
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 def default_score_cache(directory: Path | str | None = None) -> ScoreCache:
