@@ -209,9 +209,7 @@ class RayExecutor(Executor):
         stopped on exit; then it waits for them all."""
         import ray
 
-        cpus, gpus = self.resources()
-        wants_gpu = gpus > 0 and any(not is_item_local(s) and getattr(s.metric.config, "device", "auto") != "cpu"
-                                     for s in scorers)
+        cpus, _ = self.resources()
         actor: Any = None
 
         def compute(work: Sequence[tuple[Metric, Sequence[Pair]]], context: ScoringContext) -> list[list[ItemScore]]:
@@ -226,8 +224,7 @@ class RayExecutor(Executor):
                     refs.append([task.remote(metric, list(todo[a:b])) for a, b in batches(len(todo), size)])
                 else:
                     if actor is None:
-                        actor = self._remote["ModelScorer"].options(
-                            max_restarts=1, max_task_retries=1, **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
+                        actor = self._model_scorer([s for s in scorers if not is_item_local(s)])
                     refs.append([actor.compute.remote(metric, list(todo))])
             parts = iter(_get([r for group in refs for r in group]))
             return [[result for _ in group for result in next(parts)] for group in refs]
@@ -238,6 +235,14 @@ class RayExecutor(Executor):
             if actor is not None:
                 ray.kill(actor)
 
+    def _model_scorer(self, model_scorers: Sequence[Scorer]) -> Any:
+        """The actor that scores the model metrics (one encoder load), on a GPU when the cluster
+        has one and a metric may use it."""
+        _, gpus = self.resources()
+        wants_gpu = gpus > 0 and any(getattr(s.metric.config, "device", "auto") != "cpu" for s in model_scorers)
+        return self._remote["ModelScorer"].options(max_restarts=1, max_task_retries=1,
+                                                   **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
+
     def _score_families(self, pairs: Sequence[Pair], scorers: Sequence[Scorer],
                         on_metric: Optional[OnMetric]) -> ScoringResult:
         """Whole metric families on the cluster, assembled as evalkit/scoring_split.py explains
@@ -246,14 +251,12 @@ class RayExecutor(Executor):
 
         if on_metric is not None:
             on_metric(", ".join(s.metric.family for s in scorers) + " on the cluster", 0, 1)
-        cpus, gpus = self.resources()
+        cpus, _ = self.resources()
         local = [s for s in scorers if is_item_local(s)]
         whole = [s for s in scorers if not is_item_local(s)]
         model_ref = actor = None
         if whole:
-            wants_gpu = gpus > 0 and any(getattr(s.metric.config, "device", "auto") != "cpu" for s in whole)
-            actor = self._remote["ModelScorer"].options(max_restarts=1, max_task_retries=1,
-                                                        **({"num_gpus": 1} if wants_gpu else {"num_cpus": 1})).remote()
+            actor = self._model_scorer(whole)
             model_ref = actor.score.remote(pairs, whole)
         try:
             size = max(MIN_SCORING_BATCH, -(-len(pairs) // (2 * cpus)))
